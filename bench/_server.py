@@ -1,0 +1,74 @@
+"""Starts a real ``argocd-server serve`` subprocess on a free port for benchmarks, and stops it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ADMIN_PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_server(*, database_url: str | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="argocd-bench-") as tmp:
+        environment = {
+            **os.environ,
+            "ARGOCD_SERVER_DATA_DIR": str(Path(tmp) / "data"),
+            "ARGOCD_SERVER_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "ARGOCD_SERVER_LOG_LEVEL": "warning",
+            **(env or {}),
+        }
+        if database_url:
+            environment["ARGOCD_SERVER_DATABASE_URL"] = database_url
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "argocd_server.cmd",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=environment,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start")
+                time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]

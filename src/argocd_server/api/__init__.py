@@ -1,0 +1,1 @@
+"""The HTTP layer: routers, dependencies, error rendering and transport middleware."""

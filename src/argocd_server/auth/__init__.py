@@ -1,0 +1,1 @@
+"""Authentication and authorisation: JWT sessions, passwords, the secret box and RBAC."""

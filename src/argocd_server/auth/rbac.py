@@ -1,0 +1,700 @@
+"""RBAC enforcement: who may do what, decided the way Argo CD decides it.
+
+Role: the process-wide permission oracle services ask through ``Enforcer.enforce``. It reproduces
+upstream's ``util/rbac`` enforcer together with the server's claims-aware wrapper
+(``server/rbacpolicy``):
+
+* a Casbin model ``(sub, res, act, obj)`` with ``allow``/``deny`` effects where any matching deny
+  wins, subjects inherited through ``g`` lines (never wildcarded), and resource/action/object
+  matched by ``globOrRegexMatch``: glob without separators (``*`` crosses ``/``) or, with
+  ``policy.matchMode: regex``, an unanchored regex search;
+* the built-in ``role:readonly`` / ``role:admin`` policy, then ``policy.csv`` and ``policy.*.csv``
+  from argocd-rbac-cm, then, per check, the policies of the project the object belongs to;
+* ``policy.default`` consulted first (its grants cannot be revoked by a user-level deny),
+  project-role subjects ``proj:<P>:<R>`` confined to their own project, and group claims only
+  counted when some ``g`` line names them.
+
+Boundary: pure Python over ``casbin``; it never reads files, a database or the network. Projects
+come from the injected ``project_lookup`` callable, which is called for every project-scoped check
+and so must be cheap (an in-memory read, like upstream's informer lister). Decisions are cached per
+project *version*, so a roles change is seen as soon as the lookup reports a new version;
+``invalidate_project`` covers callers that cannot bump it.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Final
+
+import casbin
+import yaml
+from casbin.persist import Adapter
+from casbin.util.log import disabled_logging
+
+from argocd_server.errors import ArgoError, PermissionDenied
+
+__all__ = [
+    "BUILTIN_POLICY",
+    "CASBIN_MODEL",
+    "DEFAULT_SCOPES",
+    "PROJECT_SCOPED_RESOURCES",
+    "Claims",
+    "Enforcer",
+    "PolicyRule",
+    "ProjectRbac",
+    "ProjectRole",
+    "RbacConfig",
+    "RbacConfigError",
+    "builtin_policy_csv",
+    "denial_message",
+    "glob_match",
+    "parse_policy_csv",
+    "project_of",
+    "project_policy_lines",
+    "regex_match",
+    "scope_values",
+]
+
+_log = logging.getLogger(__name__)
+
+GLOB_MODE: Final = "glob"
+REGEX_MODE: Final = "regex"
+DEFAULT_SCOPES: Final[tuple[str, ...]] = ("groups",)
+
+# The matcher function's name is part of the model text, so it is kept in one place.
+_MATCH_FUNCTION: Final = "globOrRegexMatch"
+
+CASBIN_MODEL: Final = f"""\
+[request_definition]
+r = sub, res, act, obj
+
+[policy_definition]
+p = sub, res, act, obj, eft
+
+[role_definition]
+g = _, _
+
+[policy_effect]
+e = some(where (p.eft == allow)) && !some(where (p.eft == deny))
+
+[matchers]
+m = g(r.sub, p.sub) && {_MATCH_FUNCTION}(r.res, p.res) && {_MATCH_FUNCTION}(r.act, p.act) \
+&& {_MATCH_FUNCTION}(r.obj, p.obj)
+"""
+"""The Casbin model: 4-field requests, 6-field ``p`` lines, two-place ``g``, deny overrides."""
+
+PROJECT_SCOPED_RESOURCES: Final = frozenset(
+    {"applications", "applicationsets", "repositories", "clusters", "logs", "exec"}
+)
+"""Resources whose object may be ``<project>/...``; such checks also consult that project."""
+
+PolicyRule = tuple[str, ...]
+"""One parsed policy line: ``("p", sub, res, act, obj, eft)`` or ``("g", member, role)``."""
+
+
+# The built-in grants, written as data: which role may do which action on which object pattern.
+# Project-scoped resources use ``*/*`` (any project, any name), the others ``*``.
+_READONLY_GRANTS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("applications", "get", "*/*"),
+    ("applicationsets", "get", "*/*"),
+    ("certificates", "get", "*"),
+    ("clusters", "get", "*"),
+    ("repositories", "get", "*"),
+    ("write-repositories", "get", "*"),
+    ("projects", "get", "*"),
+    ("accounts", "get", "*"),
+    ("gpgkeys", "get", "*"),
+    ("logs", "get", "*/*"),
+)
+_ADMIN_GRANTS: Final[tuple[tuple[str, str, str], ...]] = (
+    *(
+        ("applications", action, "*/*")
+        for action in (
+            "create",
+            "update",
+            "update/*",
+            "delete",
+            "delete/*",
+            "sync",
+            "rollback",
+            "override",
+            "action/*",
+        )
+    ),
+    *(("applicationsets", action, "*/*") for action in ("get", "create", "update", "delete")),
+    *(
+        (resource, action, "*")
+        for resource in (
+            "certificates",
+            "clusters",
+            "repositories",
+            "write-repositories",
+            "projects",
+        )
+        for action in ("create", "update", "delete")
+    ),
+    ("accounts", "update", "*"),
+    ("gpgkeys", "create", "*"),
+    ("gpgkeys", "delete", "*"),
+    ("exec", "create", "*/*"),
+)
+
+BUILTIN_POLICY: Final[tuple[PolicyRule, ...]] = (
+    *(("p", "role:readonly", res, act, obj, "allow") for res, act, obj in _READONLY_GRANTS),
+    *(("p", "role:admin", res, act, obj, "allow") for res, act, obj in _ADMIN_GRANTS),
+    ("g", "role:admin", "role:readonly"),
+    ("g", "admin", "role:admin"),
+)
+"""Loaded first: ``role:readonly`` reads all, ``role:admin`` adds writes, ``admin`` is admin."""
+
+
+def builtin_policy_csv() -> str:
+    """The built-in policy rendered as CSV lines, one rule per line."""
+    return "\n".join(", ".join(rule) for rule in BUILTIN_POLICY) + "\n"
+
+
+class RbacConfigError(ArgoError):
+    """argocd-rbac-cm or a project's role policies cannot be parsed; the previous policy stays."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Configuration and inputs
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What RBAC needs from a verified token."""
+
+    subject: str
+    """The RBAC subject: account name (``admin``), SSO user id, or ``proj:<project>:<role>``."""
+    groups: tuple[str, ...] = ()
+    """Values of the configured scope claims (``RbacConfig.scopes``), in claim order."""
+    iat: int | None = None
+    """Issued-at (unix seconds); only used in the detailed permission-denied text."""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The full claim set, for callers that need more than RBAC does."""
+
+    @classmethod
+    def from_token_claims(cls, raw: Mapping[str, Any], *, scopes: Iterable[str]) -> Claims:
+        """Subject: ``federated_claims.user_id``, else ``sub``; groups from the scope claims."""
+        subject = ""
+        federated = raw.get("federated_claims")
+        if isinstance(federated, Mapping):
+            user_id = federated.get("user_id")
+            if isinstance(user_id, str):
+                subject = user_id
+        if not subject:
+            sub = raw.get("sub")
+            subject = sub if isinstance(sub, str) else ""
+        iat = raw.get("iat")
+        return cls(
+            subject=subject,
+            groups=scope_values(raw, scopes),
+            iat=int(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None,
+            raw=raw,
+        )
+
+
+def scope_values(raw: Mapping[str, Any], scopes: Iterable[str]) -> tuple[str, ...]:
+    """Group names from the given claims: a string is one group, a list contributes its strings."""
+    groups: list[str] = []
+    for scope in scopes:
+        value = raw.get(scope)
+        if isinstance(value, str):
+            groups.append(value)
+        elif isinstance(value, list | tuple):
+            groups.extend(item for item in value if isinstance(item, str))
+    return tuple(groups)
+
+
+@dataclass(frozen=True)
+class RbacConfig:
+    """The parts of argocd-rbac-cm that drive enforcement."""
+
+    policy_csv: str = ""
+    """``policy.csv`` then every other ``policy.*.csv`` key in sorted order, newline-joined."""
+    policy_default: str = ""
+    """Role granted to every caller, anonymous included (e.g. ``role:readonly``); empty for none."""
+    match_mode: str = GLOB_MODE
+    """``glob`` or ``regex``; any other value behaves as ``glob``, as upstream does."""
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    """JWT claims holding group names."""
+
+    @classmethod
+    def from_configmap_data(cls, data: Mapping[str, str]) -> RbacConfig:
+        """Read argocd-rbac-cm ``data``; RbacConfigError unless ``scopes`` is a YAML string list."""
+        parts = [data.get("policy.csv", "")]
+        parts.extend(
+            data[key]
+            for key in sorted(data)
+            if key.startswith("policy.") and key.endswith(".csv") and key != "policy.csv"
+        )
+        return cls(
+            policy_csv="\n".join(parts),
+            policy_default=data.get("policy.default", ""),
+            match_mode=data.get("policy.matchMode", "") or GLOB_MODE,
+            scopes=_parse_scopes(data.get("scopes", "")),
+        )
+
+
+def _parse_scopes(text: str) -> tuple[str, ...]:
+    if not text:
+        return DEFAULT_SCOPES
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RbacConfigError(f"invalid scopes in argocd-rbac-cm: {exc}") from exc
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise RbacConfigError(
+            f"invalid scopes in argocd-rbac-cm: expected a list of strings, got {text!r}"
+        )
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class ProjectRole:
+    """One ``AppProject.spec.roles[]`` entry, as far as RBAC is concerned."""
+
+    name: str
+    policies: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectRbac:
+    """A project's roles and a version that changes whenever they do (``resourceVersion``)."""
+
+    name: str
+    roles: tuple[ProjectRole, ...] = ()
+    version: str = ""
+
+
+def project_policy_lines(project: ProjectRbac) -> list[str]:
+    """Lines a project adds at check time: implicit ``projects get``, role lines, group bindings."""
+    lines: list[str] = []
+    for role in project.roles:
+        subject = f"proj:{project.name}:{role.name}"
+        lines.append(f"p, {subject}, projects, get, {project.name}, allow")
+        lines.extend(role.policies)
+        lines.extend(f"g, {group}, {subject}" for group in role.groups)
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------
+# Policy text
+
+
+def parse_policy_csv(text: str) -> tuple[PolicyRule, ...]:
+    """Parse policy text line by line; RbacConfigError names the first bad line.
+
+    Each trimmed line is one CSV record with leading spaces of fields dropped (quotes allowed, so a
+    group name may contain a comma). Empty lines and ``#`` comments are skipped. ``p`` lines need 6
+    fields, ``g`` lines 3; any other line type is rejected, as upstream's adapter does.
+    """
+    rules: list[PolicyRule] = []
+    for raw_line in text.split("\n"):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            fields = next(csv.reader([line], skipinitialspace=True, strict=True))
+        except (csv.Error, StopIteration) as exc:
+            raise RbacConfigError(f"invalid RBAC policy: {line}") from exc
+        kind = fields[0] if fields else ""
+        if (kind, len(fields)) not in {("p", 6), ("g", 3)}:
+            raise RbacConfigError(f"invalid RBAC policy: {line}")
+        rules.append(tuple(fields))
+    return tuple(rules)
+
+
+# --------------------------------------------------------------------------------------------------
+# Pattern matching
+
+_GLOB_SPECIALS: Final = frozenset("*?[{\\")
+
+
+class _InvalidPattern(Exception):
+    """A regex-mode policy pattern that does not compile; aborts the whole Casbin evaluation."""
+
+
+def glob_match(pattern: str, value: str) -> bool:
+    """Glob match without separators: ``*`` spans any characters (``/`` too), ``?`` exactly one.
+
+    Also ``[abc]``, ``[a-z]``, ``[!...]`` classes, ``{a,b}`` alternatives and ``\\`` escapes. A
+    malformed pattern matches nothing, as upstream logs and ignores it.
+    """
+    if pattern == "*":
+        return True
+    if _GLOB_SPECIALS.isdisjoint(pattern):
+        return pattern == value
+    compiled = _compile_glob(pattern)
+    return compiled is not None and compiled.fullmatch(value) is not None
+
+
+def regex_match(pattern: str, value: str) -> bool:
+    """Unanchored regex search (policies anchor themselves); _InvalidPattern if it won't compile."""
+    return _compile_regex(pattern).search(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _compile_regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise _InvalidPattern(f"invalid regex {pattern!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=4096)
+def _compile_glob(pattern: str) -> re.Pattern[str] | None:
+    translated = _translate_glob(pattern)
+    return None if translated is None else re.compile(translated, re.DOTALL)
+
+
+def _translate_glob(pattern: str) -> str | None:
+    """Glob to Python regex, or None where upstream's glob library refuses the pattern."""
+    out: list[str] = []
+    depth = 0
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            if i + 1 >= n:
+                return None
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if char == "*":
+            while i + 1 < n and pattern[i + 1] == "*":
+                i += 1
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char == "[":
+            parsed = _translate_class(pattern, i + 1)
+            if parsed is None:
+                return None
+            regex, i = parsed
+            out.append(regex)
+            continue
+        elif char == "{":
+            depth += 1
+            out.append("(?:")
+        elif char == "," and depth:
+            out.append("|")
+        elif char == "}" and depth:
+            depth -= 1
+            out.append(")")
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return None if depth else "".join(out)
+
+
+def _translate_class(pattern: str, start: int) -> tuple[str, int] | None:
+    """A ``[...]`` body at ``start``: one ``lo-hi`` range or a list of characters, maybe ``!``ed.
+
+    Returns the regex and the index after ``]``. Mixed forms such as ``[a-z0-9]`` are a compile
+    error upstream.
+    """
+    n = len(pattern)
+    i = start
+    negated = i < n and pattern[i] == "!"
+    if negated:
+        i += 1
+    if i + 1 < n and pattern[i + 1] == "-":
+        if i + 3 >= n or pattern[i + 3] != "]":
+            return None
+        low, high = pattern[i], pattern[i + 2]
+        if low > high:
+            return ("." if negated else "(?!)"), i + 4
+        body = f"{re.escape(low)}-{re.escape(high)}"
+        return (f"[^{body}]" if negated else f"[{body}]"), i + 4
+    chars: list[str] = []
+    while True:
+        if i >= n:
+            return None
+        char = pattern[i]
+        if char == "]":
+            break
+        if char == "\\":
+            if i + 1 >= n:
+                return None
+            char = pattern[i + 1]
+            i += 1
+        chars.append(char)
+        i += 1
+    if not chars:
+        return ("." if negated else "(?!)"), i + 1
+    body = "".join(re.escape(c) for c in chars)
+    return (f"[^{body}]" if negated else f"[{body}]"), i + 1
+
+
+def _matcher_for(mode: str) -> Callable[..., bool]:
+    if mode == REGEX_MODE:
+
+        def match_regex(value: object, pattern: object) -> bool:
+            return (
+                isinstance(value, str) and isinstance(pattern, str) and regex_match(pattern, value)
+            )
+
+        return match_regex
+
+    def match_glob(value: object, pattern: object) -> bool:
+        return isinstance(value, str) and isinstance(pattern, str) and glob_match(pattern, value)
+
+    return match_glob
+
+
+# --------------------------------------------------------------------------------------------------
+# Compiled policy sets
+
+
+class _RulesAdapter(Adapter):  # type: ignore[misc]
+    """Feeds parsed rules to Casbin, bypassing its comma splitting (which ignores CSV quoting)."""
+
+    def __init__(self, rules: Iterable[PolicyRule]) -> None:
+        self._rules = tuple(rules)
+
+    def load_policy(self, model: Any) -> None:
+        for rule in self._rules:
+            model.model[rule[0]][rule[0]].policy.append(list(rule[1:]))
+
+
+class _PolicySet:
+    """A Casbin enforcer over fixed rules, plus the ``g`` left sides that pre-filter groups."""
+
+    def __init__(self, rules: tuple[PolicyRule, ...], *, match_mode: str) -> None:
+        model = casbin.Model()
+        model.load_model_from_text(CASBIN_MODEL)
+        self._casbin = casbin.Enforcer(model, _RulesAdapter(rules))
+        self._casbin.add_function(_MATCH_FUNCTION, _matcher_for(match_mode))
+        self.group_members = frozenset(rule[1] for rule in rules if rule[0] == "g")
+        # Casbin's role manager records every name it is asked about: one caller at a time.
+        self._lock = threading.Lock()
+
+    def allows(self, subject: str, request: tuple[str, str, str]) -> bool:
+        try:
+            with self._lock:
+                return bool(self._casbin.enforce(subject, *request))
+        except _InvalidPattern as exc:
+            # Upstream's evaluation errors out, so this evaluation is not an allow; the caller's
+            # later steps (other subjects, groups) still run.
+            _log.debug("rbac evaluation failed: %s", exc)
+            return False
+
+
+# --------------------------------------------------------------------------------------------------
+# The enforcer
+
+_K8S_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def project_of(resource: str, obj: str) -> str | None:
+    """The project a check's object belongs to (before upstream looks it up), or None."""
+    if resource == "projects":
+        return obj
+    if resource in PROJECT_SCOPED_RESOURCES:
+        project, sep, _ = obj.partition("/")
+        if sep:
+            return project
+    return None
+
+
+@dataclass
+class _ProjectEntry:
+    version: str
+    token: int
+    policy: _PolicySet | None = None
+    broken: bool = False
+
+
+@dataclass(frozen=True)
+class _State:
+    config: RbacConfig
+    global_rules: tuple[PolicyRule, ...]
+    global_policy: _PolicySet
+
+
+_CacheKey = tuple[str | None, tuple[str, ...], str, str, str, int | None]
+
+
+class Enforcer:
+    """Thread-safe RBAC decisions with a bounded decision cache; one instance per server process."""
+
+    def __init__(
+        self,
+        *,
+        config: RbacConfig,
+        project_lookup: Callable[[str], ProjectRbac | None],
+        cache_size: int = 16384,
+    ) -> None:
+        # Casbin logs every decision at INFO/WARNING unless its loggers are switched off.
+        disabled_logging()
+        self._project_lookup = project_lookup
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._decisions: OrderedDict[_CacheKey, bool] = OrderedDict()
+        self._projects: dict[str, _ProjectEntry] = {}
+        self._tokens = 0
+        self._state = self._build_state(config)
+
+    @property
+    def config(self) -> RbacConfig:
+        return self._state.config
+
+    def set_config(self, config: RbacConfig) -> None:
+        """Swap in a new argocd-rbac-cm; on RbacConfigError the previous policy stays in force."""
+        state = self._build_state(config)
+        with self._lock:
+            self._state = state
+            self._decisions.clear()
+            self._projects.clear()
+
+    def invalidate_project(self, name: str) -> None:
+        """Forget what was derived from project ``name`` (after a roles change or deletion)."""
+        with self._lock:
+            self._projects.pop(name, None)
+
+    def enforce(self, claims: Claims | None, resource: str, action: str, obj: str) -> bool:
+        """Whether ``claims`` (None = anonymous) may perform ``action`` on ``resource`` ``obj``."""
+        state = self._state
+        project = self._lookup(project_of(resource, obj))
+        entry = self._project_entry(project) if project is not None else None
+        key: _CacheKey = (
+            None if claims is None else claims.subject,
+            () if claims is None else claims.groups,
+            resource,
+            action,
+            obj,
+            None if entry is None else entry.token,
+        )
+        with self._lock:
+            cached = self._decisions.get(key)
+            if cached is not None:
+                self._decisions.move_to_end(key)
+                return cached
+        decision = self._decide(
+            state=state,
+            claims=claims,
+            request=(resource, action, obj),
+            project=project,
+            entry=entry,
+        )
+        with self._lock:
+            if self._state is state:
+                self._decisions[key] = decision
+                if len(self._decisions) > self._cache_size:
+                    self._decisions.popitem(last=False)
+        return decision
+
+    def enforce_or_raise(self, claims: Claims | None, resource: str, action: str, obj: str) -> None:
+        """PermissionDenied with upstream's detailed text when ``enforce`` says no."""
+        if not self.enforce(claims, resource, action, obj):
+            raise PermissionDenied(
+                denial_message(claims, resource=resource, action=action, obj=obj)
+            )
+
+    # -- internals --
+
+    def _build_state(self, config: RbacConfig) -> _State:
+        rules = BUILTIN_POLICY + parse_policy_csv(config.policy_csv)
+        return _State(
+            config=config,
+            global_rules=rules,
+            global_policy=_PolicySet(rules, match_mode=config.match_mode),
+        )
+
+    def _lookup(self, name: str | None) -> ProjectRbac | None:
+        # No AppProject can carry such a name (``https:`` from a cluster URL): skip the lookup.
+        if name is None or len(name) > 253 or not _K8S_NAME.fullmatch(name):
+            return None
+        return self._project_lookup(name)
+
+    def _project_entry(self, project: ProjectRbac) -> _ProjectEntry:
+        with self._lock:
+            entry = self._projects.get(project.name)
+            if entry is None or entry.version != project.version:
+                self._tokens += 1
+                entry = _ProjectEntry(version=project.version, token=self._tokens)
+                self._projects[project.name] = entry
+            return entry
+
+    def _project_policy(
+        self, *, state: _State, project: ProjectRbac, entry: _ProjectEntry
+    ) -> _PolicySet | None:
+        """Global + project rules as one Casbin enforcer, built once per project version."""
+        if entry.policy is not None or entry.broken:
+            return entry.policy
+        try:
+            extra = parse_policy_csv("\n".join(project_policy_lines(project)))
+        except RbacConfigError as exc:
+            _log.warning("project %s has unusable role policies: %s", project.name, exc.message)
+            entry.broken = True
+            return None
+        policy = _PolicySet(state.global_rules + extra, match_mode=state.config.match_mode)
+        if self._state is state:
+            entry.policy = policy
+        return policy
+
+    def _decide(
+        self,
+        *,
+        state: _State,
+        claims: Claims | None,
+        request: tuple[str, str, str],
+        project: ProjectRbac | None,
+        entry: _ProjectEntry | None,
+    ) -> bool:
+        """Upstream's order: default role, then (with claims) the subject, then bound groups."""
+        default_role = state.config.policy_default
+        if default_role and state.global_policy.allows(default_role, request):
+            return True
+        if claims is None:
+            return False
+        subject = claims.subject
+
+        policy = state.global_policy
+        if project is not None and entry is not None:
+            project_policy = self._project_policy(state=state, project=project, entry=entry)
+            if project_policy is None:
+                # Upstream cannot build an enforcer for it and the request errors: fail closed.
+                return False
+            policy = project_policy
+            # The default role is asked again because project group bindings may extend it.
+            if default_role and policy.allows(default_role, request):
+                return True
+            if subject.startswith("proj:"):
+                # A project token only ever speaks for its own project, and has no groups.
+                parts = subject.split(":")
+                if len(parts) != 3 or parts[1] != project.name:
+                    return False
+                return policy.allows(subject, request)
+
+        if policy.allows(subject, request):
+            return True
+        return any(
+            group in policy.group_members and policy.allows(group, request)
+            for group in claims.groups
+        )
+
+
+def denial_message(claims: Claims | None, *, resource: str, action: str, obj: str) -> str:
+    """``permission denied: <res>, <act>, <obj>[, sub: <user>][, iat: <RFC3339>]``."""
+    parts = [resource, action, obj]
+    if claims is not None:
+        if claims.subject:
+            parts.append(f"sub: {claims.subject}")
+        if claims.iat is not None:
+            issued = datetime.fromtimestamp(claims.iat, tz=UTC)
+            parts.append(f"iat: {issued.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+    return "permission denied: " + ", ".join(parts)

@@ -1,0 +1,83 @@
+"""Engine and session factory for SQLite (file, WAL) and PostgreSQL (psycopg 3), plus the migration runner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def migrations_dir() -> Path:
+    """The Alembic directory: ``ARGOCD_SERVER_MIGRATIONS_DIR`` or ``migrations/`` at the repository root."""
+    configured = os.environ.get("ARGOCD_SERVER_MIGRATIONS_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / "migrations"
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    # Non-legacy transaction control (SQLAlchemy's documented pysqlite recipe): pysqlite must not emit its own
+    # BEGIN, so SAVEPOINTs and transactional DDL work; we emit BEGIN ourselves.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 16) -> Engine:
+    """An engine for ``url``; SQLite must be a file (``:memory:`` would give each thread its own database)."""
+    if url.startswith("sqlite"):
+        if ":memory:" in url or url.rstrip("/") in {"sqlite:", "sqlite://"}:
+            raise ValueError("SQLite needs a file database; ':memory:' gives every thread its own database")
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=8,
+            connect_args={"check_same_thread": False, "timeout": 10},
+        )
+        _sqlite_pragmas(engine)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=8, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` on ``engine``'s database."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
