@@ -18,7 +18,20 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from argocd_server.api.errors import install_error_handlers
 from argocd_server.api.middleware import ExtraHeaders, TransportGate
-from argocd_server.api.routers import account, info, session
+from argocd_server.api.routers import (
+    account,
+    applications,
+    applicationsets,
+    certificates,
+    clusters,
+    gpgkeys,
+    info,
+    notifications,
+    projects,
+    repocreds,
+    repositories,
+    session,
+)
 from argocd_server.api.state import AppState
 from argocd_server.auth.rbac import Enforcer, RbacConfig
 from argocd_server.auth.secretbox import SecretBox, load_or_create_key
@@ -31,6 +44,20 @@ from argocd_server.settings import Settings
 log = logging.getLogger(__name__)
 
 JWT_KEY_NAME = "server.secretkey"
+ROUTERS = (
+    info,
+    session,
+    account,
+    projects,
+    repositories,
+    repocreds,
+    clusters,
+    applications,
+    applicationsets,
+    certificates,
+    gpgkeys,
+    notifications,
+)
 
 
 def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None = None) -> AppState:
@@ -112,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    for module in (info, session, account):
+    for module in ROUTERS:
         app.include_router(module.router)
     app.add_middleware(ExtraHeaders)
     app.add_middleware(TransportGate, content_types=settings.api_content_types, max_body=settings.max_request_bytes)

@@ -255,9 +255,7 @@ def _parse_scopes(text: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise RbacConfigError(
-            f"invalid scopes in argocd-rbac-cm: expected a list of strings, got {text!r}"
-        )
+        raise RbacConfigError(f"invalid scopes in argocd-rbac-cm: expected a list of strings, got {text!r}")
     return tuple(value)
 
 
@@ -443,9 +441,7 @@ def _matcher_for(mode: str) -> Callable[..., bool]:
     if mode == REGEX_MODE:
 
         def match_regex(value: object, pattern: object) -> bool:
-            return (
-                isinstance(value, str) and isinstance(pattern, str) and regex_match(pattern, value)
-            )
+            return isinstance(value, str) and isinstance(pattern, str) and regex_match(pattern, value)
 
         return match_regex
 
@@ -600,9 +596,7 @@ class Enforcer:
     def enforce_or_raise(self, claims: Claims | None, resource: str, action: str, obj: str) -> None:
         """PermissionDenied with upstream's detailed text when ``enforce`` says no."""
         if not self.enforce(claims, resource, action, obj):
-            raise PermissionDenied(
-                denial_message(claims, resource=resource, action=action, obj=obj)
-            )
+            raise PermissionDenied(denial_message(claims, resource=resource, action=action, obj=obj))
 
     # -- internals --
 
@@ -629,9 +623,7 @@ class Enforcer:
                 self._projects[project.name] = entry
             return entry
 
-    def _project_policy(
-        self, *, state: _State, project: ProjectRbac, entry: _ProjectEntry
-    ) -> _PolicySet | None:
+    def _project_policy(self, *, state: _State, project: ProjectRbac, entry: _ProjectEntry) -> _PolicySet | None:
         """Global + project rules as one Casbin enforcer, built once per project version."""
         if entry.policy is not None or entry.broken:
             return entry.policy
@@ -682,10 +674,7 @@ class Enforcer:
 
         if policy.allows(subject, request):
             return True
-        return any(
-            group in policy.group_members and policy.allows(group, request)
-            for group in claims.groups
-        )
+        return any(group in policy.group_members and policy.allows(group, request) for group in claims.groups)
 
 
 def denial_message(claims: Claims | None, *, resource: str, action: str, obj: str) -> str:

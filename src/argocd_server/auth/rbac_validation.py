@@ -112,9 +112,7 @@ def normalize_can_i_subresource(resource: str, subresource: str, *, namespace: s
 # Object names
 
 
-def app_rbac_name(
-    project: str, app_namespace: str, name: str, *, control_plane_namespace: str
-) -> str:
+def app_rbac_name(project: str, app_namespace: str, name: str, *, control_plane_namespace: str) -> str:
     """``<project>/<name>``, or ``<project>/<ns>/<name>`` outside the control-plane namespace.
 
     An empty project is ``default``, as everywhere RBAC names an application or application set.
@@ -140,9 +138,7 @@ def repo_rbac_name(url: str, project: str = "") -> str:
 
 _ROLE_NAME: Final = re.compile(r"[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?")
 _GROUP_FORBIDDEN: Final = re.compile(r"[\"\n\r\t]")
-_PLAIN_ACTIONS: Final = frozenset(
-    {"get", "create", "update", "delete", "sync", "override", "rollback", "*"}
-)
+_PLAIN_ACTIONS: Final = frozenset({"get", "create", "update", "delete", "sync", "override", "rollback", "*"})
 # Unanchored on purpose: upstream accepts any action containing one of these.
 _ACTION_PATTERNS: Final = (
     re.compile("action/.*"),
@@ -212,15 +208,11 @@ def _validate_policy(*, project: str, role: str, policy: str) -> None:
     # Upstream splits on bare commas here (no CSV quoting) and trims only spaces.
     fields = [part.strip(" ") for part in policy.split(",")]
     if len(fields) != 6 or fields[0] != "p":
-        raise InvalidArgument(
-            f"invalid policy rule '{policy}': must be of the form: 'p, sub, res, act, obj, eft'"
-        )
+        raise InvalidArgument(f"invalid policy rule '{policy}': must be of the form: 'p, sub, res, act, obj, eft'")
     _, subject, resource, action, obj, effect = fields
     expected = f"proj:{project}:{role}"
     if subject != expected:
-        raise InvalidArgument(
-            f"invalid policy rule '{policy}': policy subject must be: '{expected}', not '{subject}'"
-        )
+        raise InvalidArgument(f"invalid policy rule '{policy}': policy subject must be: '{expected}', not '{subject}'")
     if resource not in PROJECT_ROLE_RESOURCES:
         raise InvalidArgument(
             f"invalid policy rule '{policy}': project resource must be: 'applications', "

@@ -1,0 +1,7 @@
+"""projects routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
