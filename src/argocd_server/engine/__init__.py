@@ -1,0 +1,1 @@
+"""The GitOps engine: rendering, diff, health, tracking and sync planning."""
