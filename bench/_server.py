@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,8 +25,21 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident set size (VmHWM)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
 @contextmanager
-def running_server(*, database_url: str | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(*, database_url: str | None = None, env: dict[str, str] | None = None) -> Iterator[Server]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="argocd-bench-") as tmp:
         environment = {
@@ -62,7 +76,7 @@ def running_server(*, database_url: str | None = None, env: dict[str, str] | Non
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the server did not start")
                 time.sleep(0.1)
-            yield url
+            yield Server(url=url, pid=proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=20)

@@ -39,6 +39,8 @@ from argocd_server.config import apply_cmd_params, build_config, read_configmaps
 from argocd_server.db.engine import make_engine, make_sessionmaker, upgrade
 from argocd_server.db.stores.accounts import ServerSecretStore
 from argocd_server.services.auth import Authenticator, LoginLimiter, ensure_admin_password
+from argocd_server.services.project_index import ProjectIndex
+from argocd_server.services.projects import ensure_default_project
 from argocd_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,11 @@ def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None
         )
         db.commit()
     jwt_key = box.open(sealed, purpose=JWT_KEY_NAME)
-    enforcer = Enforcer(config=RbacConfig.from_configmap_data(config.rbac_data), project_lookup=lambda _: None)
+    ensure_default_project(sessions=sessions, namespace=settings.namespace)
+    project_index = ProjectIndex(
+        sessions=sessions, namespace=settings.namespace, ttl_seconds=settings.auth_cache_seconds
+    )
+    enforcer = Enforcer(config=RbacConfig.from_configmap_data(config.rbac_data), project_lookup=project_index.rbac)
     authenticator = Authenticator(
         sessions=sessions,
         jwt_key=jwt_key,
@@ -96,6 +102,7 @@ def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None
         ),
         cache_seconds=settings.auth_cache_seconds,
         login_delay_ms=(settings.login_delay_min_ms, settings.login_delay_max_ms),
+        project_tokens=project_index.tokens,
     )
     ensure_admin_password(
         sessions=sessions,
@@ -111,6 +118,7 @@ def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None
         secret_box=box,
         authenticator=authenticator,
         enforcer=enforcer,
+        project_index=project_index,
     )
 
 

@@ -12,6 +12,7 @@ from argocd_server.auth.rbac import Enforcer
 from argocd_server.auth.secretbox import SecretBox
 from argocd_server.config import ArgoConfig
 from argocd_server.services.auth import Authenticator
+from argocd_server.services.project_index import ProjectIndex
 from argocd_server.settings import Settings
 from argocd_server.tools import ToolVersions, probe_tools
 
@@ -25,6 +26,7 @@ class AppState:
     secret_box: SecretBox = field(repr=False)
     authenticator: Authenticator
     enforcer: Enforcer
+    project_index: ProjectIndex
 
     @cached_property
     def tools(self) -> ToolVersions:

@@ -107,9 +107,7 @@ def source_permitted(source_repos: Iterable[str], repo_url: str) -> bool:
     return permitted
 
 
-def destination_permitted(
-    destinations: Iterable[Mapping[str, Any]], *, server: str, name: str, namespace: str
-) -> bool:
+def destination_permitted(destinations: Iterable[Mapping[str, Any]], *, server: str, name: str, namespace: str) -> bool:
     """Whether (server or cluster name, namespace) is allowed by a project's destinations."""
     permitted = False
     for item in destinations:
@@ -121,10 +119,9 @@ def destination_permitted(
         ns_ok = _match(item_ns, namespace, separator=False)
         if (server_ok or name_ok) and ns_ok:
             permitted = True
-        elif (
-            (not name_ok and item_name.startswith("!")) or (not server_ok and item_server.startswith("!"))
-        ) and ns_ok:
-            return False
-        elif not ns_ok and item_ns.startswith("!") and server_ok:
+            continue
+        cluster_denied = (not name_ok and item_name.startswith("!")) or (not server_ok and item_server.startswith("!"))
+        namespace_denied = not ns_ok and item_ns.startswith("!")
+        if (cluster_denied and ns_ok) or (namespace_denied and server_ok):
             return False
     return permitted

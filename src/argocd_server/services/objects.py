@@ -37,9 +37,7 @@ def stamp_new(meta: dict[str, Any], *, namespace: str, uid: str, created: dateti
     meta.pop("selfLink", None)
 
 
-def stamp_update(
-    meta: dict[str, Any], *, previous: dict[str, Any], resource_version: int, generation: int
-) -> None:
+def stamp_update(meta: dict[str, Any], *, previous: dict[str, Any], resource_version: int, generation: int) -> None:
     """Carry server-set fields over from the stored object and set the new version numbers."""
     for key in ("uid", "creationTimestamp", "namespace", "deletionTimestamp"):
         if key in previous:
