@@ -38,7 +38,12 @@ from argocd_server.auth.secretbox import SecretBox, load_or_create_key
 from argocd_server.config import apply_cmd_params, build_config, read_configmaps
 from argocd_server.db.engine import make_engine, make_sessionmaker, upgrade
 from argocd_server.db.stores.accounts import ServerSecretStore
-from argocd_server.services.auth import Authenticator, LoginLimiter, ensure_admin_password
+from argocd_server.services.auth import (
+    Authenticator,
+    LoginLimiter,
+    RedisLoginLimiter,
+    ensure_admin_password,
+)
 from argocd_server.services.project_index import ProjectIndex
 from argocd_server.services.projects import ensure_default_project
 from argocd_server.settings import Settings
@@ -60,6 +65,24 @@ ROUTERS = (
     gpgkeys,
     notifications,
 )
+
+
+def build_login_limiter(settings: Settings) -> LoginLimiter:
+    """Per-process failure counts, or counts shared through Redis when ``redis_url`` is set."""
+    if settings.redis_url:
+        import redis
+
+        return RedisLoginLimiter(
+            client=redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=0.5),
+            max_failures=settings.login_max_fail_count,
+            window_seconds=settings.login_failure_window_seconds,
+            max_concurrent=settings.login_max_concurrent,
+        )
+    return LoginLimiter(
+        max_failures=settings.login_max_fail_count,
+        window_seconds=settings.login_failure_window_seconds,
+        max_concurrent=settings.login_max_concurrent,
+    )
 
 
 def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None = None) -> AppState:
@@ -95,11 +118,7 @@ def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None
         sessions=sessions,
         jwt_key=jwt_key,
         config=config,
-        limiter=LoginLimiter(
-            max_failures=settings.login_max_fail_count,
-            window_seconds=settings.login_failure_window_seconds,
-            max_concurrent=settings.login_max_concurrent,
-        ),
+        limiter=build_login_limiter(settings),
         cache_seconds=settings.auth_cache_seconds,
         login_delay_ms=(settings.login_delay_min_ms, settings.login_delay_max_ms),
         project_tokens=project_index.tokens,

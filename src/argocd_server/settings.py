@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     login_delay_min_ms: int = 500
     login_delay_max_ms: int = 1000
     """Each password check is padded by a random delay in this range, as upstream does against enumeration."""
+    redis_url: str | None = None
+    """When set (``redis://host:6379/0``), login failure counts are shared by every replica through Redis."""
     auth_cache_seconds: float = 1.0
     """How long another replica's revocations and password changes may take to be seen by this one."""
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from argocd_server.auth.jwt import issue_token, verify_token
@@ -129,6 +130,54 @@ class LoginLimiter:
     def clear(self, username: str) -> None:
         with self._lock:
             self._failures.pop(username, None)
+
+
+class RedisLoginLimiter(LoginLimiter):
+    """Failure counts shared by every replica through Redis, as upstream shares them; the concurrency cap stays
+    per process. Each failure increments the user's counter and restarts its expiry, so the window runs from the
+    last counted failure. If Redis cannot be reached the process falls back to its own counts."""
+
+    KEY_PREFIX = "argocd-server:login-failures:"
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        max_failures: int,
+        window_seconds: float,
+        max_concurrent: int,
+    ) -> None:
+        super().__init__(max_failures=max_failures, window_seconds=window_seconds, max_concurrent=max_concurrent)
+        self._redis = client
+
+    def _key(self, username: str) -> str:
+        return self.KEY_PREFIX + username
+
+    def locked(self, username: str) -> bool:
+        try:
+            value = self._redis.get(self._key(username))
+        except RedisError:
+            log.warning("redis unavailable for login throttling; using this process's counts")
+            return super().locked(username)
+        return value is not None and int(value) >= self._max_failures
+
+    def record_failure(self, username: str) -> None:
+        key = self._key(username)
+        try:
+            pipe = self._redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, max(1, int(self._window)))
+            pipe.execute()
+        except RedisError:
+            log.warning("redis unavailable for login throttling; using this process's counts")
+            super().record_failure(username)
+
+    def clear(self, username: str) -> None:
+        try:
+            self._redis.delete(self._key(username))
+        except RedisError:
+            pass
+        super().clear(username)
 
 
 class Authenticator:
