@@ -8,6 +8,7 @@ replicas see them after at most that long).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -173,10 +174,8 @@ class RedisLoginLimiter(LoginLimiter):
             super().record_failure(username)
 
     def clear(self, username: str) -> None:
-        try:
+        with contextlib.suppress(RedisError):
             self._redis.delete(self._key(username))
-        except RedisError:
-            pass
         super().clear(username)
 
 
