@@ -30,8 +30,8 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with (
-        running_server(database_url=args.database_url) as url,
-        httpx.Client(base_url=url) as client,
+        running_server(database_url=args.database_url) as server,
+        httpx.Client(base_url=server.url) as client,
     ):
         body = {"username": "admin", "password": ADMIN_PASSWORD}
         logins = [_timed(client, "POST", "/api/v1/session", json=body) for _ in range(args.logins)]

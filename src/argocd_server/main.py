@@ -150,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
         state = await anyio.to_thread.run_sync(build_state, settings, configmaps)
+        # Probe the binaries' versions now, off the event loop, rather than on the first version request.
+        await anyio.to_thread.run_sync(lambda: state.tools)
         app.state.argo = state
         log.info("argocd-server ready (database: %s)", state.engine.url.get_backend_name())
         try:

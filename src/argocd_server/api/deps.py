@@ -1,5 +1,8 @@
 """Annotated dependency aliases: the only way routers reach state, sessions, the caller and services.
 
+Cheap dependencies are ``async def`` so FastAPI runs them on the event loop instead of hopping to a worker thread
+for each (token checks are CPU-only, with account state cached); anything that touches the database stays ``def``.
+
 Token lookup follows upstream (first hit wins): the ``Grpc-Metadata-Token`` header, ``Authorization: Bearer``
 (only when the value has three dot-separated parts), then the ``argocd.token`` cookie, reassembled from its chunks.
 """
@@ -27,7 +30,7 @@ from argocd_server.services.session import SessionService
 RENEW_HEADER = "Grpc-Metadata-Renew-Token"
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.argo
     return state
 
@@ -70,7 +73,7 @@ def _renew(state: AppState, principal: Principal, request: Request) -> None:
         setattr(request.state, EXTRA_HEADERS_KEY, headers)
 
 
-def optional_principal(request: Request, state: StateDep) -> Principal | None:
+async def optional_principal(request: Request, state: StateDep) -> Principal | None:
     """For endpoints upstream exempts from auth: claims are used when valid, errors ignored."""
     token = extract_token(request)
     if not token:
@@ -83,7 +86,7 @@ def optional_principal(request: Request, state: StateDep) -> Principal | None:
     return principal
 
 
-def required_principal(request: Request, state: StateDep) -> Principal | None:
+async def required_principal(request: Request, state: StateDep) -> Principal | None:
     """The caller, or Unauthenticated; None only when anonymous access is on or auth is disabled."""
     config = state.config
     token = extract_token(request)
@@ -105,7 +108,7 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 CurrentPrincipal = Annotated[Principal | None, Depends(required_principal)]
 
 
-def get_access(principal: CurrentPrincipal, state: StateDep) -> Access:
+async def get_access(principal: CurrentPrincipal, state: StateDep) -> Access:
     return Access(principal=principal, enforcer=state.enforcer, auth_disabled=state.config.disable_auth)
 
 
@@ -160,7 +163,7 @@ def body_int(body: dict[str, Any], key: str, *, message: str) -> int:
         raise InvalidArgument(f"json: invalid number for Go struct field {message}.{key} of type int64") from None
 
 
-def session_service(state: StateDep, principal: OptionalPrincipal) -> SessionService:
+async def session_service(state: StateDep, principal: OptionalPrincipal) -> SessionService:
     return SessionService(authenticator=state.authenticator, principal=principal)
 
 
@@ -173,7 +176,7 @@ def account_service(db: DbSession, state: StateDep, access: AccessDep) -> Accoun
     )
 
 
-def info_service_optional(state: StateDep, principal: OptionalPrincipal) -> InfoService:
+async def info_service_optional(state: StateDep, principal: OptionalPrincipal) -> InfoService:
     return InfoService(
         config=state.config,
         principal=principal,
@@ -182,7 +185,7 @@ def info_service_optional(state: StateDep, principal: OptionalPrincipal) -> Info
     )
 
 
-def info_service_required(state: StateDep, principal: CurrentPrincipal) -> InfoService:
+async def info_service_required(state: StateDep, principal: CurrentPrincipal) -> InfoService:
     return InfoService(
         config=state.config,
         principal=principal,
