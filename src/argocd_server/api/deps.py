@@ -140,6 +140,21 @@ async def json_body(request: Request, state: StateDep) -> dict[str, Any]:
 JsonBody = Annotated[dict[str, Any], Depends(json_body)]
 
 
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+
+
+def query_bool(name: str, value: str | None, *, default: bool = False) -> bool:
+    """A query boolean as grpc-gateway reads it (Go's strconv.ParseBool); absent or empty is ``default``."""
+    if value is None or value == "":
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidArgument(f'parsing field "{name}": strconv.ParseBool: parsing "{value}": invalid syntax')
+
+
 def body_str(body: dict[str, Any], key: str, *, message: str) -> str:
     value = body.get(key)
     if value is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from argocd_server.auth.rbac import Enforcer
 from argocd_server.auth.secretbox import SecretBox
 from argocd_server.config import ArgoConfig
+from argocd_server.engine.clusters import ClusterProvider
+from argocd_server.engine.controller import ApplicationController
 from argocd_server.services.auth import Authenticator
 from argocd_server.services.project_index import ProjectIndex
 from argocd_server.settings import Settings
@@ -27,6 +30,11 @@ class AppState:
     authenticator: Authenticator
     enforcer: Enforcer
     project_index: ProjectIndex
+    controller: ApplicationController | None = None
+    """The application controller (built always, started by the lifespan when ``controller_enabled``)."""
+    clusters: ClusterProvider | None = None
+    embedded_cluster: Any = None
+    """The embedded simulator standing in for the in-cluster destination, when one was started."""
 
     @cached_property
     def tools(self) -> ToolVersions:

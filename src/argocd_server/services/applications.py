@@ -23,17 +23,15 @@ from argocd_server.auth.rbac import glob_match
 from argocd_server.auth.rbac_validation import app_rbac_name
 from argocd_server.db.models import ApplicationRow
 from argocd_server.db.stores.applications import ApplicationStore
-from argocd_server.db.stores.clusters import ClusterStore
 from argocd_server.db.stores.projects import ProjectStore
 from argocd_server.errors import ArgoError, Internal, InvalidArgument, NotFound, PermissionDenied
 from argocd_server.labels import parse_selector
 from argocd_server.schemas import Application, ApplicationSpec, to_wire
 from argocd_server.services.access import Access
+from argocd_server.services.clusters import resolve_destination
 from argocd_server.services.matching import destination_permitted, source_permitted
 from argocd_server.services.objects import dumps, new_uid, rfc3339, same_json, stamp_new, utcnow
 
-IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
-IN_CLUSTER_NAME = "in-cluster"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 FINALIZERS = {
     "": RESOURCES_FINALIZER,
@@ -216,29 +214,14 @@ class ApplicationService:
         raise InvalidArgument(f'app is not allowed in project "{project}", or the project does not exist')
 
     def _resolve_destination(self, app_name: str, destination: Mapping[str, Any]) -> tuple[str, str]:
-        server = str(destination.get("server", "") or "").rstrip("/")
-        name = str(destination.get("name", "") or "")
-        prefix = f"application destination spec for {app_name} is invalid"
-        if server and name:
-            raise InvalidArgument(f"{prefix}: application destination can't have both name and server defined")
-        clusters = ClusterStore(self._session)
-        if server:
-            row = clusters.get_by_server(server)
-            if row is not None:
-                return row.server, row.name
-            if server == IN_CLUSTER_SERVER:
-                return IN_CLUSTER_SERVER, IN_CLUSTER_NAME
-            raise InvalidArgument(f"{prefix}: cluster '{server}' has not been configured")
-        if name:
-            rows = [*clusters.find_by_name(name)]
-            builtin = name == IN_CLUSTER_NAME and clusters.get_by_server(IN_CLUSTER_SERVER) is None
-            count = len(rows) + (1 if builtin else 0)
-            if count == 0:
-                raise InvalidArgument(f"{prefix}: there are no clusters with this name: {name}")
-            if count > 1:
-                raise InvalidArgument(f"{prefix}: there are {count} clusters with the same name: {name}")
-            return (rows[0].server, rows[0].name) if rows else (IN_CLUSTER_SERVER, IN_CLUSTER_NAME)
-        raise InvalidArgument(f"{prefix}: Destination server missing from app spec")
+        try:
+            return resolve_destination(
+                self._session,
+                server=str(destination.get("server", "") or ""),
+                name=str(destination.get("name", "") or ""),
+            )
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"application destination spec for {app_name} is invalid: {exc.message}") from None
 
     def _validate(self, app: dict[str, Any]) -> None:
         """§7.1 steps 2-9 on a normalised app document (RBAC already checked)."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_str
+from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_str, query_bool
 from argocd_server.api.responses import EMPTY, json_response
 from argocd_server.errors import InvalidArgument
 from argocd_server.services.applications import ApplicationService
@@ -21,19 +21,6 @@ def application_service(db: DbSession, state: StateDep, access: AccessDep) -> Ap
 
 
 ApplicationServiceDep = Annotated[ApplicationService, Depends(application_service)]
-
-_TRUE = {"true", "1", "t", "True", "TRUE", "T"}
-_FALSE = {"false", "0", "f", "False", "FALSE", "F"}
-
-
-def _parse_bool(name: str, value: str | None, *, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise InvalidArgument(f'parsing field "{name}": strconv.ParseBool: parsing "{value}": invalid syntax')
 
 
 def _one_project(request: Request) -> str:
@@ -67,8 +54,8 @@ def create_application(
 ) -> Response:
     app = svc.create(
         body,
-        upsert=_parse_bool("upsert", upsert, default=False),
-        validate=_parse_bool("validate", validate, default=True),
+        upsert=query_bool("upsert", upsert, default=False),
+        validate=query_bool("validate", validate, default=True),
     )
     return json_response(app)
 
@@ -94,7 +81,7 @@ def update_application(
     app = svc.update(
         application_metadata_name,
         body,
-        validate=_parse_bool("validate", validate, default=True),
+        validate=query_bool("validate", validate, default=True),
         project=project,
     )
     return json_response(app)
@@ -112,7 +99,7 @@ def update_application_spec(
     spec = svc.update_spec(
         name,
         body,
-        validate=_parse_bool("validate", validate, default=True),
+        validate=query_bool("validate", validate, default=True),
         app_namespace=app_namespace,
         project=project,
     )
@@ -143,7 +130,7 @@ def delete_application(
 ) -> Response:
     svc.delete(
         name,
-        cascade=None if cascade in (None, "") else _parse_bool("cascade", cascade, default=True),
+        cascade=None if cascade in (None, "") else query_bool("cascade", cascade, default=True),
         propagation_policy=propagation_policy,
         app_namespace=app_namespace,
         project=project,

@@ -1,6 +1,12 @@
-"""Cluster rows (server URL unique; names are not)."""
+"""Cluster rows (server URL unique; names are not).
+
+The service keeps the sanitised wire document in ``doc`` and the sealed connection config in ``secrets``; this
+store only finds, adds and removes rows and never commits.
+"""
 
 from __future__ import annotations
+
+import builtins
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,17 +19,29 @@ class ClusterStore:
         self._session = session
 
     def list(self) -> list[ClusterRow]:
+        """Every stored cluster in creation order."""
         return list(self._session.scalars(select(ClusterRow).order_by(ClusterRow.id)))
 
     def get_by_server(self, server: str) -> ClusterRow | None:
         server = server.rstrip("/")
         return self._session.scalars(select(ClusterRow).where(ClusterRow.server == server)).one_or_none()
 
-    def find_by_name(self, name: str) -> list[ClusterRow]:
-        return list(self._session.scalars(select(ClusterRow).where(ClusterRow.name == name)))
+    def get_for_update(self, server: str) -> ClusterRow | None:
+        """The row for ``server`` locked until the transaction ends (PostgreSQL; SQLite serialises writers)."""
+        stmt = select(ClusterRow).where(ClusterRow.server == server.rstrip("/")).with_for_update()
+        return self._session.scalars(stmt).one_or_none()
+
+    def find_by_name(self, name: str) -> builtins.list[ClusterRow]:
+        """Clusters called ``name`` in creation order (names are not unique)."""
+        stmt = select(ClusterRow).where(ClusterRow.name == name).order_by(ClusterRow.id)
+        return list(self._session.scalars(stmt))
 
     def add(self, row: ClusterRow) -> None:
         self._session.add(row)
+        self._session.flush()
+
+    def save(self, row: ClusterRow) -> None:
+        """Write pending changes of a loaded row."""
         self._session.flush()
 
     def delete(self, row: ClusterRow) -> None:
