@@ -29,6 +29,7 @@ from argocd_server.labels import parse_selector
 from argocd_server.schemas import Application, ApplicationSpec, to_wire
 from argocd_server.services.access import Access
 from argocd_server.services.clusters import resolve_destination
+from argocd_server.services.projects import global_project_docs, merge_global_projects
 from argocd_server.services.matching import destination_permitted, source_permitted
 from argocd_server.services.objects import dumps, new_uid, rfc3339, same_json, stamp_new, utcnow
 
@@ -169,8 +170,10 @@ class ApplicationService:
         access: Access,
         namespace: str,
         app_namespaces: Sequence[str] = (),
+        cm_data: Mapping[str, str] | None = None,
     ) -> None:
         self._session = session
+        self._cm_data = cm_data or {}
         self._access = access
         self._ns = namespace
         self._app_namespaces = tuple(app_namespaces)
@@ -204,13 +207,16 @@ class ApplicationService:
         return row
 
     def _project_doc(self, project: str, app_namespace: str) -> dict[str, Any]:
-        row = ProjectStore(self._session).get(self._ns, project)
+        """The effective project (global projects merged in) if it exists and admits the app's namespace."""
+        store = ProjectStore(self._session)
+        row = store.get(self._ns, project)
         if row is not None:
             doc: dict[str, Any] = orjson.loads(row.doc)
             if app_namespace == self._ns or any(
                 glob_match(p, app_namespace) for p in doc.get("spec", {}).get("sourceNamespaces", [])
             ):
-                return doc
+                globals_ = global_project_docs(store, namespace=self._ns, project=doc, cm_data=self._cm_data)
+                return merge_global_projects(doc, globals_) if globals_ else doc
         raise InvalidArgument(f'app is not allowed in project "{project}", or the project does not exist')
 
     def _resolve_destination(self, app_name: str, destination: Mapping[str, Any]) -> tuple[str, str]:

@@ -389,3 +389,20 @@ def test_concurrent_updates_lose_nothing(client: TestClient, admin: dict[str, st
     assert errors == []
     labels = client.get("/api/v1/applications/guestbook", headers=admin).json()["metadata"]["labels"]
     assert set(labels) == {f"k{i}" for i in range(6)}
+
+
+def test_global_projects_are_merged_for_validation(make_settings: SettingsFactory, tmp_path: Path) -> None:
+    global_projects = '- projectName: shared\n  labelSelector:\n    matchLabels:\n      inherit: "yes"\n'
+    maps = write_configmaps(tmp_path / "g", argocd_cm={"globalProjects": global_projects})
+    with TestClient(create_app(make_settings(configmaps=maps))) as client:
+        admin = bearer(login(client))
+        shared = {"metadata": {"name": "shared"}, "spec": {"sourceRepos": [REPO]}}
+        assert client.post("/api/v1/projects", json={"project": shared}, headers=admin).status_code == 200
+        dests = [{"server": "https://kubernetes.default.svc", "namespace": "*"}]
+        for name, labels in (("inheriting", {"inherit": "yes"}), ("plain", {})):
+            project = {"metadata": {"name": name, "labels": labels}, "spec": {"destinations": dests}}
+            assert client.post("/api/v1/projects", json={"project": project}, headers=admin).status_code == 200
+        assert create(client, admin, app_body("a", project="inheriting")).status_code == 200
+        refused = create(client, admin, app_body("b", project="plain"))
+        assert refused.status_code == 400
+        assert "is not permitted in project 'plain'" in refused.json()["message"]

@@ -17,7 +17,13 @@ router = APIRouter(prefix="/api/v1/applications")
 
 def application_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationService:
     namespaces = [n.strip() for n in state.config.cmd_params.get("application.namespaces", "").split(",") if n.strip()]
-    return ApplicationService(session=db, access=access, namespace=state.settings.namespace, app_namespaces=namespaces)
+    return ApplicationService(
+        session=db,
+        access=access,
+        namespace=state.settings.namespace,
+        app_namespaces=namespaces,
+        cm_data=state.config.cm_data,
+    )
 
 
 ApplicationServiceDep = Annotated[ApplicationService, Depends(application_service)]
