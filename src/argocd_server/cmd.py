@@ -19,6 +19,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "database_url": getattr(args, "database_url", None),
             "port": getattr(args, "port", None),
             "host": getattr(args, "host", None),
+            "controller_enabled": False if getattr(args, "no_controller", False) else None,
         }.items()
         if value is not None
     }
@@ -37,6 +38,25 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+    return 0
+
+
+def _controller(args: argparse.Namespace) -> int:
+    """Run only the application controller over the configured database (no API)."""
+    from argocd_server.main import build_state
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    state = build_state(settings)
+    assert state.controller is not None
+    try:
+        state.controller.run_forever()
+    finally:
+        if state.clusters is not None:
+            state.clusters.close()
+        if state.embedded_cluster is not None:
+            state.embedded_cluster.stop()
+        state.engine.dispose()
     return 0
 
 
@@ -98,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API server")
     serve.add_argument("--port", type=int)
     serve.add_argument("--host")
+    serve.add_argument("--no-controller", action="store_true", help="do not run the application controller")
     serve.set_defaults(func=_serve)
+
+    controller = sub.add_parser("controller", help="run only the application controller")
+    controller.set_defaults(func=_controller)
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)

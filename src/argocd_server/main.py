@@ -20,6 +20,7 @@ from argocd_server.api.errors import install_error_handlers
 from argocd_server.api.middleware import ExtraHeaders, TransportGate
 from argocd_server.api.routers import (
     account,
+    application_ops,
     applications,
     applicationsets,
     certificates,
@@ -38,6 +39,7 @@ from argocd_server.auth.secretbox import SecretBox, load_or_create_key
 from argocd_server.config import apply_cmd_params, build_config, read_configmaps
 from argocd_server.db.engine import make_engine, make_sessionmaker, upgrade
 from argocd_server.db.stores.accounts import ServerSecretStore
+from argocd_server.services.app_operations import build_controller
 from argocd_server.services.auth import (
     Authenticator,
     LoginLimiter,
@@ -59,6 +61,7 @@ ROUTERS = (
     repositories,
     repocreds,
     clusters,
+    application_ops,
     applications,
     applicationsets,
     certificates,
@@ -129,7 +132,7 @@ def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None
         data_dir=settings.data_dir,
         explicit=settings.admin_password.get_secret_value() if settings.admin_password else None,
     )
-    return AppState(
+    state = AppState(
         settings=settings,
         config=config,
         engine=engine,
@@ -139,6 +142,10 @@ def build_state(settings: Settings, configmaps: dict[str, dict[str, str]] | None
         enforcer=enforcer,
         project_index=project_index,
     )
+    state.controller, state.clusters, state.embedded_cluster = build_controller(
+        settings=settings, config=config, sessions=sessions, secret_box=box
+    )
+    return state
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -154,9 +161,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(lambda: state.tools)
         app.state.argo = state
         log.info("argocd-server ready (database: %s)", state.engine.url.get_backend_name())
+        if settings.controller_enabled and state.controller is not None:
+            state.controller.start()
         try:
             yield
         finally:
+            if state.controller is not None:
+                await anyio.to_thread.run_sync(state.controller.stop)
+            if state.clusters is not None:
+                await anyio.to_thread.run_sync(state.clusters.close)
+            if state.embedded_cluster is not None:
+                await anyio.to_thread.run_sync(state.embedded_cluster.stop)
             state.engine.dispose()
 
     app = FastAPI(

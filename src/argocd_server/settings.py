@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     reconciliation_jitter_seconds: float = 60.0
     threadpool_size: int = 16
     controller_workers: int = 2
+    controller_enabled: bool = True
+    """Run the application controller inside ``serve`` (``serve --no-controller`` turns it off)."""
+    kubeconfig: Path | None = None
+    """Kubeconfig for the in-cluster destination when the server does not run in a pod."""
+    kube_context: str | None = None
+    embedded_kubesim: bool = True
+    """Outside a pod and without a kubeconfig, the in-cluster destination is an embedded Kubernetes simulator
+    (in memory, snapshot in the data dir), reported as simulated."""
+    sync_wave_delay_seconds: float = 2.0
+    """Pause between sync waves (upstream ``ARGOCD_SYNC_WAVE_DELAY``)."""
+    controller_poll_seconds: float = 1.0
+    """How often a running operation re-checks health and hooks."""
     log_level: str = "info"
 
     @property

@@ -29,9 +29,9 @@ from argocd_server.labels import parse_selector
 from argocd_server.schemas import Application, ApplicationSpec, to_wire
 from argocd_server.services.access import Access
 from argocd_server.services.clusters import resolve_destination
-from argocd_server.services.projects import global_project_docs, merge_global_projects
 from argocd_server.services.matching import destination_permitted, source_permitted
 from argocd_server.services.objects import dumps, new_uid, rfc3339, same_json, stamp_new, utcnow
+from argocd_server.services.projects import global_project_docs, merge_global_projects
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 FINALIZERS = {

@@ -76,3 +76,33 @@ class ApplicationStore:
     def count_in_project(self, namespace: str, project: str) -> int:
         stmt = select(func.count()).where(ApplicationRow.namespace == namespace, ApplicationRow.project == project)
         return int(self._session.scalar(stmt) or 0)
+
+    # --- controller queries (additive) ---
+
+    def controller_index(self) -> Sequence[Row[int, str, str, int, bool, bool]]:
+        """(id, namespace, name, resource_version, operation_pending, deleting) of every app: the controller's
+        cheap change scan, no documents loaded."""
+        stmt = select(
+            ApplicationRow.id,
+            ApplicationRow.namespace,
+            ApplicationRow.name,
+            ApplicationRow.resource_version,
+            ApplicationRow.operation_pending,
+            ApplicationRow.deleting,
+        )
+        return self._session.execute(stmt).all()
+
+    def pending_operations(self) -> Sequence[Row[str, str]]:
+        """(namespace, name) of the apps carrying an operation."""
+        stmt = select(ApplicationRow.namespace, ApplicationRow.name).where(ApplicationRow.operation_pending.is_(True))
+        return self._session.execute(stmt).all()
+
+    def update_status(self, row: ApplicationRow, *, doc_text: str, values: dict[str, Any]) -> int | None:
+        """Compare-and-swap a controller write (status, operation): bumps resource_version, keeps generation.
+
+        Returns the new resource_version, or None when another writer got there first."""
+        version = row.resource_version + 1
+        ok = self.compare_and_swap(
+            row.id, expected_version=row.resource_version, values={**values, "doc": doc_text, "resource_version": version}
+        )
+        return version if ok else None
