@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from argocd_server.api.deps import AccessDep, DbSession, JsonBody
+from argocd_server.api.deps import AccessDep, DbSession, JsonBody, query_bool
 from argocd_server.api.responses import EMPTY, json_response
-from argocd_server.api.routers.repositories import query_bool
 from argocd_server.services.gpgkeys import GpgKeyService
 
 

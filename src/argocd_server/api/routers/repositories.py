@@ -7,14 +7,13 @@ added they must be registered before the catch-all ``{repo:path}`` routes.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep
+from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, query_bool
 from argocd_server.api.responses import EMPTY, json_response
-from argocd_server.errors import InvalidArgument
 from argocd_server.services.repositories import RepositoryService
 
 
@@ -26,20 +25,6 @@ def repository_service(db: DbSession, state: StateDep, access: AccessDep) -> Rep
 RepositoryServiceDep = Annotated[RepositoryService, Depends(repository_service)]
 
 router = APIRouter(prefix="/api/v1")
-
-_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_FALSE: Final = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-
-
-def query_bool(name: str, value: str | None) -> bool:
-    """A boolean query parameter with Go ``strconv.ParseBool`` spellings; absent or empty is false."""
-    if value is None or value == "":
-        return False
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise InvalidArgument(f'parsing field "{name}": strconv.ParseBool: parsing "{value}": invalid syntax')
 
 
 @router.get("/repositories", operation_id="RepositoryService_ListRepositories")
