@@ -1,0 +1,1 @@
+"""Command groups of ``argocd``; each module exposes ``register(subparsers, common)``."""
