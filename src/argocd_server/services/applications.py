@@ -25,6 +25,7 @@ from argocd_server.db.models import ApplicationRow
 from argocd_server.db.stores.applications import ApplicationStore
 from argocd_server.db.stores.projects import ProjectStore
 from argocd_server.errors import ArgoError, Internal, InvalidArgument, NotFound, PermissionDenied
+from argocd_server.jsonmerge import merge_patch
 from argocd_server.labels import parse_selector
 from argocd_server.schemas import Application, ApplicationSpec, to_wire
 from argocd_server.services.access import Access
@@ -499,7 +500,7 @@ class ApplicationService:
         def compute(current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
             try:
                 if patch_type == "merge":
-                    patched = _merge_patch(current, operations)
+                    patched = merge_patch(current, operations)
                 else:
                     patched = jsonpatch.apply_patch(current, operations)
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
@@ -545,16 +546,3 @@ class ApplicationService:
 
 class _Conflict(Exception):
     """Another writer changed the row between read and write."""
-
-
-def _merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merge_patch(result.get(key), value)
-    return result

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from argocd_server.errors import InvalidArgument, SourceError, SourceNotFound
+from argocd_server.jsonmerge import merge_patch
 
 from . import directory as directory_mod
 from . import helm as helm_mod
@@ -625,25 +626,13 @@ def _apply_overrides(source: SourceDict, app_dir: Path, app_name: str) -> Source
         except Exception:
             raise SourceError(f"failed to parse {name}") from None
         if isinstance(patch, dict):
-            merged = _merge_patch(merged, patch)
+            merged = merge_patch(merged, patch)
     for key in ("repoURL", "path", "targetRevision", "chart", "ref", "name"):
         if key in source:
             merged[key] = source[key]
         else:
             merged.pop(key, None)
     return merged
-
-
-def _merge_patch(target: Any, patch: Any) -> Any:
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merge_patch(result.get(key), value)
-    return result
 
 
 def _helm_details(chart_dir: Path, source: SourceDict) -> HelmAppDetails:
