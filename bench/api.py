@@ -81,7 +81,13 @@ def _floor(database_url: str) -> float:
 def run(database_url: str, apps: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cm = _policy(Path(tmp) / "cm.yaml")
-        env = {"ARGOCD_SERVER_CONFIGMAPS": f'["{cm}"]', "ARGOCD_SERVER_LOGIN_DELAY_MAX_MS": "0"}
+        # The API alone is measured; its made-up repository URLs must not be fetched by a controller.
+        env = {
+            "ARGOCD_SERVER_CONFIGMAPS": f'["{cm}"]',
+            "ARGOCD_SERVER_LOGIN_DELAY_MAX_MS": "0",
+            "ARGOCD_SERVER_CONTROLLER_ENABLED": "false",
+            "ARGOCD_SERVER_EMBEDDED_KUBESIM": "false",
+        }
         with (
             running_server(database_url=database_url, env=env) as server,
             httpx.Client(base_url=server.url, timeout=120, headers={"Accept-Encoding": "identity"}) as client,

@@ -107,6 +107,9 @@ def make_settings(tmp_path: Path, database_url: str) -> SettingsFactory:
             "login_delay_max_ms": 0,
             "auth_cache_seconds": 0.0,
             "threadpool_size": 8,
+            # API tests use made-up repository URLs: no controller may try to fetch them.
+            "controller_enabled": False,
+            "embedded_kubesim": False,
         }
         values.update(overrides)
         return Settings(**values)

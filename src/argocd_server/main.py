@@ -21,6 +21,7 @@ from argocd_server.api.middleware import ExtraHeaders, TransportGate
 from argocd_server.api.routers import (
     account,
     application_ops,
+    application_resources,
     applications,
     applicationsets,
     certificates,
@@ -32,6 +33,7 @@ from argocd_server.api.routers import (
     repocreds,
     repositories,
     session,
+    stream,
 )
 from argocd_server.api.state import AppState
 from argocd_server.auth.rbac import Enforcer, RbacConfig
@@ -46,8 +48,10 @@ from argocd_server.services.auth import (
     RedisLoginLimiter,
     ensure_admin_password,
 )
+from argocd_server.services.cluster_info import ClusterInfoRefresher
 from argocd_server.services.project_index import ProjectIndex
 from argocd_server.services.projects import ensure_default_project
+from argocd_server.services.streams import StreamHub
 from argocd_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,11 +66,13 @@ ROUTERS = (
     repocreds,
     clusters,
     application_ops,
+    application_resources,
     applications,
     applicationsets,
     certificates,
     gpgkeys,
     notifications,
+    stream,
 )
 
 
@@ -163,9 +169,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("argocd-server ready (database: %s)", state.engine.url.get_backend_name())
         if settings.controller_enabled and state.controller is not None:
             state.controller.start()
+        streams = StreamHub(sessions=state.sessions, controller=state.controller, namespace=settings.namespace)
+        await anyio.to_thread.run_sync(streams.start)
+        state.streams = streams
+        if state.clusters is not None:
+            state.cluster_info = ClusterInfoRefresher(clusters=state.clusters).start()
         try:
             yield
         finally:
+            if state.cluster_info is not None:
+                # Before the connections it probes through are closed.
+                await anyio.to_thread.run_sync(state.cluster_info.stop)
+            await anyio.to_thread.run_sync(streams.stop)
             if state.controller is not None:
                 await anyio.to_thread.run_sync(state.controller.stop)
             if state.clusters is not None:

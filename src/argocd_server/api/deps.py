@@ -20,6 +20,7 @@ from argocd_server.api.cookies import read_token_cookie, token_cookie_lines
 from argocd_server.api.middleware import EXTRA_HEADERS_KEY
 from argocd_server.api.state import AppState
 from argocd_server.auth.jwt import looks_like_jwt
+from argocd_server.db.engine import for_writing
 from argocd_server.errors import ArgoError, InvalidArgument, ResourceExhausted, Unauthenticated
 from argocd_server.services.access import Access
 from argocd_server.services.account import AccountService
@@ -38,9 +39,12 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_db(state: StateDep) -> Iterator[Session]:
-    # Services commit before returning; this only rolls back leftovers and closes.
+def get_db(request: Request, state: StateDep) -> Iterator[Session]:
+    # Services commit before returning; this only rolls back leftovers and closes. Mutating requests take
+    # SQLite's write lock up front; reads never queue behind the single writer.
     session = state.sessions()
+    if request.method not in ("GET", "HEAD"):
+        for_writing(session)
     try:
         yield session
     finally:

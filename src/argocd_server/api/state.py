@@ -15,7 +15,9 @@ from argocd_server.config import ArgoConfig
 from argocd_server.engine.clusters import ClusterProvider
 from argocd_server.engine.controller import ApplicationController
 from argocd_server.services.auth import Authenticator
+from argocd_server.services.cluster_info import ClusterInfoRefresher
 from argocd_server.services.project_index import ProjectIndex
+from argocd_server.services.streams import StreamHub
 from argocd_server.settings import Settings
 from argocd_server.tools import ToolVersions, probe_tools
 
@@ -35,6 +37,10 @@ class AppState:
     clusters: ClusterProvider | None = None
     embedded_cluster: Any = None
     """The embedded simulator standing in for the in-cluster destination, when one was started."""
+    cluster_info: ClusterInfoRefresher | None = None
+    """Live cluster information for ClusterService, refreshed in the background (started by the lifespan)."""
+    streams: StreamHub | None = None
+    """The watch-stream broadcaster (started and stopped by the lifespan)."""
 
     @cached_property
     def tools(self) -> ToolVersions:

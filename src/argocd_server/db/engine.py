@@ -20,6 +20,25 @@ def migrations_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "migrations"
 
 
+BEGIN_OPTION = "sqlite_begin"
+
+
+def read_only(session: Session) -> Session:
+    """Start ``session``'s transaction as a reader (deferred BEGIN on SQLite; the default, made explicit)."""
+    session.connection(execution_options={BEGIN_OPTION: "DEFERRED"})
+    return session
+
+
+def for_writing(session: Session) -> Session:
+    """Start ``session``'s transaction as a writer: ``BEGIN IMMEDIATE`` on SQLite, nothing special elsewhere.
+
+    Only the request or job that will write should do this, and before its first read: a session opened for
+    reading inside a writer's transaction (an RBAC or account cache load) stays deferred and never waits for it.
+    """
+    session.connection(execution_options={BEGIN_OPTION: "IMMEDIATE"})
+    return session
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     # Non-legacy transaction control (SQLAlchemy's documented pysqlite recipe): pysqlite must not emit its own
     # BEGIN, so SAVEPOINTs and transactional DDL work; we emit BEGIN ourselves.
@@ -33,9 +52,13 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Writers begin IMMEDIATE (``for_writing``): a deferred transaction that reads and then writes fails at once
+    # with "database is locked" when another writer committed in between (the busy timeout does not apply to
+    # that upgrade). Everything else begins deferred, which in WAL mode never waits for writers.
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str, *, pool_size: int = 16) -> Engine:

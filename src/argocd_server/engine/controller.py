@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from argocd_server.config import ArgoConfig
+from argocd_server.db.engine import read_only
 from argocd_server.db.stores.applications import ApplicationStore
 from argocd_server.db.stores.clusters import ClusterStore
 from argocd_server.db.stores.projects import ProjectStore
@@ -361,7 +362,7 @@ class ApplicationController:
 
     def _scan_once(self) -> None:
         with self.sessions() as session:
-            rows = list(ApplicationStore(session).controller_index())
+            rows = list(ApplicationStore(read_only(session)).controller_index())
         now = time.monotonic()
         present: set[AppKey] = set()
         for _row_id, namespace, name, version, operation_pending, _deleting in rows:
@@ -422,7 +423,7 @@ class ApplicationController:
 
     def _load(self, namespace: str, name: str) -> _Loaded | None:
         with self.sessions() as session:
-            row = ApplicationStore(session).get(namespace, name)
+            row = ApplicationStore(read_only(session)).get(namespace, name)
             if row is None:
                 return None
             doc: dict[str, Any] = orjson.loads(row.doc)
@@ -469,7 +470,7 @@ class ApplicationController:
     def _recover(self) -> None:
         """Close operation states a dead process left Running without an operation; resume the others."""
         with self.sessions() as session:
-            rows = list(ApplicationStore(session).controller_index())
+            rows = list(ApplicationStore(read_only(session)).controller_index())
         for _id, namespace, name, _version, pending, _deleting in rows:
             if pending:
                 log.info("resuming the operation of %s/%s", namespace, name)
@@ -505,7 +506,7 @@ class ApplicationController:
         name = str(destination.get("name") or "")
         if name:
             with self.sessions() as session:
-                rows = list(ClusterStore(session).find_by_name(name))
+                rows = list(ClusterStore(read_only(session)).find_by_name(name))
             if rows:
                 return str(rows[0].server)
             if name == IN_CLUSTER_NAME:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from argocd_server.auth.secretbox import SecretBox
 from argocd_server.config import ArgoConfig
+from argocd_server.db.engine import read_only
 from argocd_server.db.stores.clusters import ClusterStore
 from argocd_server.db.stores.projects import ProjectStore
 from argocd_server.engine.clusters import ClusterProvider, KubeClusterProvider
@@ -203,7 +204,14 @@ class ApplicationOperationsService(ApplicationService):
         super().__init__(session=session, access=access, namespace=namespace, app_namespaces=app_namespaces)
         self._controller = controller
 
+    def _read(self) -> None:
+        """Start a read-only (deferred) transaction: the lookup consults other sessions (project index) and must
+        not hold SQLite's write lock while it does."""
+        self._session.rollback()
+        read_only(self._session)
+
     def _doc(self, name: str, *, app_namespace: str, project: str) -> tuple[dict[str, Any], str]:
+        self._read()
         row = self._lookup(name, app_namespace=app_namespace, project=project)
         doc: dict[str, Any] = orjson.loads(row.doc)
         return doc, row.namespace
@@ -220,7 +228,9 @@ class ApplicationOperationsService(ApplicationService):
         candidate = dict(source, targetRevision=revision or source.get("targetRevision") or "HEAD")
         creds = self._controller.repo_credentials(str(source.get("repoURL") or ""), project)
         try:
-            return self._controller.renderer.resolve_revision(candidate, credentials=creds, refresh=Refresh.NORMAL)
+            # The revision cache (ls-remote answers kept for its TTL, refreshed by every normal/hard refresh) is
+            # what upstream's repo server answers ResolveRevision from as well.
+            return self._controller.renderer.resolve_revision(candidate, credentials=creds, refresh=Refresh.NONE)
         except ArgoError as exc:
             raise InvalidArgument(f"error resolving revision: {exc.message}") from None
 
@@ -250,6 +260,7 @@ class ApplicationOperationsService(ApplicationService):
             raise InvalidArgument(_validation_text(exc)) from None
         doc, namespace = self._doc(name, app_namespace=request.app_namespace, project=request.project)
         self._check_windows(doc)
+        self._session.rollback()  # no transaction across the revision resolution (git)
         spec = doc["spec"]
         self._access.check("applications", "sync", self._rbac_name(spec["project"], namespace, name))
         if doc["metadata"].get("deletionTimestamp"):
@@ -360,10 +371,13 @@ class ApplicationOperationsService(ApplicationService):
     def get_refreshed(self, name: str, *, refresh: str, app_namespace: str, project: str) -> bytes:
         """Get; with ``refresh`` set the annotation, wait for the controller's comparison, return the fresh app."""
         if not refresh:
+            self._read()
             return self.get(name, app_namespace=app_namespace, project=project)
         level = Refresh.HARD if refresh == "hard" else Refresh.NORMAL
+        self._read()
         row = self._lookup(name, app_namespace=app_namespace, project=project)
         namespace = row.namespace
+        self._session.rollback()
         stamp = _now_nano()
 
         def mutate(current: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -382,15 +396,18 @@ class ApplicationOperationsService(ApplicationService):
         deadline = time.monotonic() + REFRESH_DEADLINE_SECONDS
         while True:
             # Writes go through UPDATE statements, so identity-mapped rows must be re-read, not reused.
-            self._session.rollback()
+            self._read()
             self._session.expire_all()
             current = self._store.get(namespace, name)
             if current is None:
                 return self.get(name, app_namespace=app_namespace, project=project)
-            doc = orjson.loads(current.doc)
+            text = current.doc
+            # Never sleep inside a transaction: on SQLite it would hold the lock the controller needs to answer.
+            self._session.rollback()
+            doc = orjson.loads(text)
             annotations = doc["metadata"].get("annotations") or {}
             if annotations.get(ANNOTATION_REFRESH_TIMESTAMP) != stamp or ANNOTATION_REFRESH not in annotations:
-                return current.doc.encode()
+                return text.encode()
             if time.monotonic() > deadline:
                 raise ArgoError("application refresh deadline exceeded")
             time.sleep(0.05)

@@ -24,11 +24,14 @@ from argocd_server.auth.rbac_validation import app_rbac_name
 from argocd_server.db.models import ApplicationRow
 from argocd_server.db.stores.applications import ApplicationStore
 from argocd_server.db.stores.projects import ProjectStore
+from argocd_server.engine.controller import RepoCredentialsLookup
+from argocd_server.engine.source import SourceRenderer
 from argocd_server.errors import ArgoError, Internal, InvalidArgument, NotFound, PermissionDenied
 from argocd_server.jsonmerge import merge_patch
 from argocd_server.labels import parse_selector
 from argocd_server.schemas import Application, ApplicationSpec, to_wire
 from argocd_server.services.access import Access
+from argocd_server.services.app_manifests import generation_problems
 from argocd_server.services.clusters import resolve_destination
 from argocd_server.services.matching import destination_permitted, source_permitted
 from argocd_server.services.objects import dumps, new_uid, rfc3339, same_json, stamp_new, utcnow
@@ -172,9 +175,13 @@ class ApplicationService:
         namespace: str,
         app_namespaces: Sequence[str] = (),
         cm_data: Mapping[str, str] | None = None,
+        renderer: SourceRenderer | None = None,
+        repo_credentials: RepoCredentialsLookup | None = None,
     ) -> None:
         self._session = session
         self._cm_data = cm_data or {}
+        self._renderer = renderer
+        self._repo_credentials = repo_credentials
         self._access = access
         self._ns = namespace
         self._app_namespaces = tuple(app_namespaces)
@@ -230,8 +237,9 @@ class ApplicationService:
         except InvalidArgument as exc:
             raise InvalidArgument(f"application destination spec for {app_name} is invalid: {exc.message}") from None
 
-    def _validate(self, app: dict[str, Any]) -> None:
-        """§7.1 steps 2-9 on a normalised app document (RBAC already checked)."""
+    def _validate(self, app: dict[str, Any], *, generate: bool = False) -> None:
+        """§7.1 steps 2-9 on a normalised app document (RBAC already checked); with ``generate`` (validate=true and
+        a renderer) also step 7, manifest generation, which ends the session's transaction before rendering."""
         meta, spec = app["metadata"], app["spec"]
         name = str(meta.get("name", ""))
         namespace = str(meta.get("namespace") or self._ns)
@@ -296,6 +304,19 @@ class ApplicationService:
             parsed = urlparse(managed_by)
             if parsed.scheme not in {"http", "https"} or not parsed.netloc:
                 raise InvalidArgument(f"invalid managed-by URL: {managed_by}")
+        if generate and self._renderer is not None:
+            self._session.rollback()
+            failures = generation_problems(
+                app,
+                renderer=self._renderer,
+                repo_credentials=self._repo_credentials,
+                controller_namespace=self._ns,
+                app_label_key=self._cm_data.get("application.instanceLabelKey") or "app.kubernetes.io/instance",
+            )
+            if failures:
+                raise InvalidArgument(
+                    f"application spec for {name} is invalid: InvalidSpecError: " + ";InvalidSpecError: ".join(failures)
+                )
 
     def _row_values(self, app: dict[str, Any]) -> dict[str, Any]:
         spec = app["spec"]
@@ -367,14 +388,18 @@ class ApplicationService:
         except InvalidArgument as exc:
             raise ArgoError(f"error parsing the selector: {exc.message}") from None
         namespaces = [app_namespace] if app_namespace else None
-        rows = self._store.list_rows(namespaces=namespaces, projects=projects, name=name, repo=repo)
-        version = self._store.latest_resource_version()
+        rows = self._store.list_rows(
+            namespaces=namespaces, projects=projects, name=name, repo=repo, with_labels=not parsed.empty
+        )
         self._session.rollback()
+        version = 0
         items: list[bytes] = []
-        for row_ns, row_name, row_project, labels, doc in rows:
+        for row in rows:
+            row_ns, row_name, row_project, row_version, doc = row[:5]
+            version = max(version, row_version)
             if not self._namespace_enabled(row_ns):
                 continue
-            if not parsed.empty and not parsed.matches(labels):
+            if not parsed.empty and not parsed.matches(row[5]):
                 continue
             if not self._access.allowed("applications", "get", self._rbac_name(row_project, row_ns, row_name)):
                 continue
@@ -390,14 +415,13 @@ class ApplicationService:
         return row.doc.encode()
 
     def create(self, raw: Any, *, upsert: bool, validate: bool) -> dict[str, Any]:
-        del validate  # manifest generation joins with the sources layer; every other check always runs
         app = _app_from_wire(raw)
         meta = app["metadata"]
         name = str(meta.get("name", ""))
         namespace = str(meta.get("namespace") or self._ns)
         meta["namespace"] = namespace
         self._access.check("applications", "create", self._rbac_name(app["spec"]["project"], namespace, name))
-        self._validate(app)
+        self._validate(app, generate=validate)
         if not self._namespace_enabled(namespace):
             raise ArgoError(f"namespace '{namespace}' is not permitted")
         app.pop("operation", None)
@@ -452,10 +476,9 @@ class ApplicationService:
         """Replace spec (and labels/annotations/finalizers when ``compute`` gives metadata) after RBAC and
         validation. ``compute(current_doc) -> (spec, meta | None)`` runs again on every conflict retry, so a
         patch is re-applied to the latest version and concurrent writers lose nothing."""
-        del validate  # manifest generation joins with the sources layer; every other check always runs
         namespace, name = row.namespace, row.name
 
-        def mutate(doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        def mutate(doc: dict[str, Any], *, generate: bool = False) -> tuple[dict[str, Any], bool]:
             spec, meta = compute(doc)
             old_project = doc["spec"].get("project") or "default"
             if spec["project"] != old_project:
@@ -469,9 +492,13 @@ class ApplicationService:
                         doc["metadata"][key] = meta[key]
                     else:
                         doc["metadata"].pop(key, None)
-            self._validate(doc)
+            self._validate(doc, generate=generate)
             return doc, spec_changed
 
+        if validate and self._renderer is not None:
+            # Generation runs once, before the conflict-retry loop (upstream also validates before its update
+            # loop): it ends the transaction, so the loop must start from a fresh read.
+            mutate(orjson.loads(row.doc), generate=True)
         return self._update_with_retry(name, namespace, mutate)
 
     def update(self, path_name: str, raw: Any, *, validate: bool, project: str) -> dict[str, Any]:

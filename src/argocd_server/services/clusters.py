@@ -8,21 +8,28 @@ The built-in ``in-cluster`` entry (``https://kubernetes.default.svc``) exists wi
 ``cluster.inClusterEnabled: "false"``; a stored cluster with that server replaces it, as upstream's cluster secret
 does. Lookups that fail answer a bare ``permission denied`` so callers cannot probe which clusters exist.
 
-Not here yet: the connectivity test upstream runs before create/update, the live ``info`` (connection state, server
-version, cache, application count) and RotateAuth, which creates a service-account token through the cluster's own
-API. They arrive with the cluster layer; until then ``info`` carries only Go's zero values.
+Live information (connection state, server version, cache, API versions) comes from the shared
+:class:`~argocd_server.services.cluster_info.ClusterInfoRefresher`; ``applicationsCount`` is counted from the stored
+applications at request time. RotateAuth follows upstream's ``util/clusterauth`` flow for clusters using a legacy
+service-account token: a new ``kubernetes.io/service-account-token`` Secret is created for the token's service
+account, its token is tested and stored, the old secret leaves the service account's list and is deleted (which
+revokes the old token). Not here: the connectivity test upstream runs before create/update.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import logging
 import re
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -30,11 +37,14 @@ from argocd_server.auth.rbac_validation import cluster_rbac_name
 from argocd_server.auth.secretbox import SecretBox
 from argocd_server.config import ArgoConfig
 from argocd_server.db.models import ClusterRow
+from argocd_server.db.stores.applications import ApplicationStore
 from argocd_server.db.stores.clusters import ClusterStore
 from argocd_server.errors import ArgoError, InvalidArgument, NotFound, PermissionDenied
-from argocd_server.schemas.cluster import Cluster, ClusterConfig
-from argocd_server.schemas.common import to_wire, to_wire_json
+from argocd_server.kube import ClientOptions, ClusterClient, ClusterCredentials
+from argocd_server.schemas.cluster import Cluster, ClusterCacheInfo, ClusterConfig, ClusterInfo
+from argocd_server.schemas.common import ConnectionState, to_wire, to_wire_json
 from argocd_server.services.access import Access
+from argocd_server.services.cluster_info import ClusterInfoRefresher, ClusterProbe
 from argocd_server.services.objects import new_uid, rfc3339, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +54,11 @@ IN_CLUSTER_NAME = "in-cluster"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label key, not a secret
+SA_TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"  # noqa: S105 - a Secret type, not a secret
+SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
+TOKEN_WAIT_SECONDS = 30.0
+"""How long RotateAuth waits for the cluster's token controller to fill in the new secret (upstream: 30 s)."""
+TOKEN_POLL_SECONDS = 0.5
 
 UPDATABLE_FIELDS = {
     "name": "name",
@@ -253,13 +268,22 @@ def _list_body(docs: Iterable[str | bytes]) -> bytes:
 
 
 class ClusterService:
-    """List, create, get, update, delete and invalidate-cache of clusters; RBAC resource ``clusters``."""
+    """List, create, get, update, delete, invalidate-cache and rotate-auth of clusters; RBAC resource ``clusters``."""
 
-    def __init__(self, *, session: Session, access: Access, secret_box: SecretBox, in_cluster: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        session: Session,
+        access: Access,
+        secret_box: SecretBox,
+        in_cluster: bool = True,
+        info: ClusterInfoRefresher | None = None,
+    ) -> None:
         self._session = session
         self._access = access
         self._box = secret_box
         self._in_cluster = in_cluster
+        self._info = info
         self._store = ClusterStore(session)
 
     # --- lookups -------------------------------------------------------------------------------------------
@@ -312,6 +336,36 @@ class ClusterService:
             return to_wire_json(_builtin_cluster().sanitized())
         return found.row.doc.encode()
 
+    def _application_counts(self) -> dict[str, int]:
+        """Applications per destination server; a destination by name counts for the one cluster of that name.
+
+        As upstream's clusterinfoupdater (through argo.GetDestinationCluster): invalid destinations count nowhere.
+        """
+        by_name: dict[str, list[str]] = {}
+        for c in _all_clusters(self._store, in_cluster=self._in_cluster):
+            by_name.setdefault(c.name, []).append(c.server)
+        counts: dict[str, int] = {}
+        for *_, doc in ApplicationStore(self._session).list_rows():
+            spec = orjson.loads(doc).get("spec") or {}
+            dest = spec.get("destination") or {}
+            server, name = str(dest.get("server") or ""), str(dest.get("name") or "")
+            if server and not name:
+                target = server.rstrip("/")
+            elif name and not server and len(by_name.get(name, ())) == 1:
+                target = by_name[name][0]
+            else:
+                continue
+            counts[target] = counts.get(target, 0) + 1
+        return counts
+
+    def _render(self, clusters: Sequence[_Found]) -> list[bytes]:
+        """The response documents, each with the live information known about its cluster."""
+        if not clusters:
+            return []
+        probes = self._info.lookup(c.server for c in clusters) if self._info is not None else {}
+        counts = self._application_counts()
+        return [_with_info(self._doc(c), probes.get(c.server), counts.get(c.server, 0)) for c in clusters]
+
     # --- writes ------------------------------------------------------------------------------------------
 
     def _write(self, cluster: Cluster, row: ClusterRow | None) -> ClusterRow:
@@ -359,11 +413,11 @@ class ClusterService:
         clusters = _first(clusters, name=query.name)
         clusters = _first(clusters, server=query.server)
         visible = [c for c in clusters if self._access.allowed("clusters", "get", c.rbac_name)]
-        return _list_body(self._doc(c) for c in visible)
+        return _list_body(self._render(visible))
 
     def get(self, query: ClusterQuery) -> bytes:
         found, _ = self._find_hidden(query, "get")
-        return self._doc(found)
+        return self._render([found])[0]
 
     def create(self, body: dict[str, Any], *, upsert: bool) -> bytes:
         """Register a cluster; an identical one is returned as is, a different one needs ``upsert``."""
@@ -411,6 +465,8 @@ class ClusterService:
         row = self._write(_normalize(target), found.row)
         self._session.commit()
         log.info("cluster %s updated", row.server)
+        if self._info is not None:
+            self._info.refresh(row.server)
         return row.doc.encode()
 
     def delete(self, query: ClusterQuery) -> None:
@@ -437,14 +493,82 @@ class ClusterService:
             self._store.delete(target.row)
         self._session.commit()
         log.info("cluster(s) %s deleted", ", ".join(t.server for t in targets))
+        if self._info is not None:
+            for target in targets:
+                self._info.forget(target.server)
 
     def invalidate_cache(self, query: ClusterQuery) -> bytes:
-        """Record ``refreshRequestedAt`` on the cluster: the request the cluster cache layer acts upon."""
+        """Record ``refreshRequestedAt`` and relist the cluster's live-state cache, then answer the cluster.
+
+        The relist runs in the background (upstream's controller reacts to the secret change asynchronously too);
+        the answer carries the last known live information.
+        """
         found, _ = self._find_hidden(query, "update")
         target = self._load(found).model_copy(update={"refresh_requested_at": utcnow()})
         row = self._write(_normalize(target), found.row)
         self._session.commit()
-        return row.doc.encode()
+        found = _Found(server=row.server, name=row.name, project=row.project, row=row)
+        if self._info is not None:
+            self._info.invalidate(found.server)
+        log.info("cluster %s: cache invalidation requested", found.server)
+        return self._render([found])[0]
+
+    def rotate_auth(self, query: ClusterQuery) -> None:
+        """Replace the cluster's bearer token by a new service-account token and revoke the old one.
+
+        Upstream: RotateAuth in server/cluster/cluster.go with util/clusterauth. Kubernetes failures are plain
+        errors there (Unknown/500), never the 401/403 of the cluster's API, which would read as our own.
+        """
+        found, _ = self._find_hidden(query, "update")
+        cluster = self._load(found)
+        token = cluster.config.bearer_token
+        if found.row is None or not token:
+            raise InvalidArgument(f"Cluster '{found.server}' does not use bearer token authentication")
+        claims = parse_service_account_token(token)
+        server, uid = found.server, found.row.uid
+        # The kube calls below may take seconds (the token controller is polled): no transaction stays open.
+        self._session.rollback()
+        log.info("cluster %s: rotating auth of service account %s/%s", server, claims.namespace, claims.name)
+        options = ClientOptions(connect_timeout=5.0, read_timeout=30.0)
+        stored = False
+        try:
+            with ClusterClient(_credentials(server, cluster.config), options=options) as client:
+                secret = _create_token_secret(client, claims)
+                tls = cluster.config.tls_client_config.model_copy(update={"cert_data": b"", "key_data": b""})
+                # Token authentication from now on: client-certificate material must not linger.
+                config = cluster.config.model_copy(update={"bearer_token": secret.token, "tls_client_config": tls})
+                try:
+                    # Test the new token before anything depends on it, as upstream does.
+                    with ClusterClient(_credentials(server, config), options=options) as fresh:
+                        version = fresh.server_version().short
+                    stored = self._store_config(server, uid=uid, config=config)
+                finally:
+                    if not stored:
+                        _delete_secret(client, claims.namespace, secret.name)
+                if stored:
+                    _retire_token_secret(client, claims, new_secret=secret.name)
+        except ArgoError as exc:
+            raise ArgoError(f"failed to rotate auth of cluster {server}: {exc.message}") from None
+        if not stored:
+            # The cluster was deleted (or replaced) while the token was minted: as if it never existed.
+            raise PermissionDenied()
+        if self._info is not None:
+            probe = ClusterProbe(
+                server=server, status="Successful", message="", attempted_at=utcnow(), server_version=version
+            )
+            self._info.record(probe)
+        log.info("cluster %s: rotated auth (old secret: %s, new secret: %s)", server, claims.secret or "-", secret.name)
+
+    def _store_config(self, server: str, *, uid: str, config: ClusterConfig) -> bool:
+        """Write the new connection config onto the row the rotation started from; False when it is gone."""
+        row = self._store.get_for_update(server)
+        if row is None or row.uid != uid:
+            self._session.rollback()
+            return False
+        current = self._load(_Found(server=row.server, name=row.name, project=row.project, row=row))
+        self._write(_normalize(current.model_copy(update={"config": config})), row)
+        self._session.commit()
+        return True
 
 
 def _purpose(uid: str) -> str:
@@ -459,3 +583,134 @@ def _first(clusters: list[_Found], *, server: str = "", name: str = "") -> list[
     if name:
         return [c for c in clusters if c.name == name][:1]
     return clusters
+
+
+def _with_info(doc: bytes, probe: ClusterProbe | None, applications: int) -> bytes:
+    """The stored document with live information; before any probe only the application count is real."""
+    if probe is None and applications == 0:
+        return doc
+    cluster = Cluster.from_wire_json(doc)
+    if probe is None:
+        info = cluster.info.model_copy(update={"applications_count": applications})
+        return to_wire_json(cluster.model_copy(update={"info": info}))
+    state = ConnectionState(status=probe.status, message=probe.message, attempted_at=probe.attempted_at)
+    cache = ClusterCacheInfo()
+    if probe.cache is not None:
+        cache = ClusterCacheInfo(
+            resources_count=probe.cache.resources_count,
+            apis_count=probe.cache.apis_count,
+            last_cache_sync_time=probe.cache.last_sync_time,
+        )
+    info = ClusterInfo(
+        connection_state=state,
+        server_version=probe.server_version,
+        cache_info=cache,
+        applications_count=applications,
+        api_versions=list(probe.api_versions),
+    )
+    # The top-level copies are deprecated upstream but still written.
+    update = {"connection_state": state, "server_version": probe.server_version, "info": info}
+    return to_wire_json(cluster.model_copy(update=update))
+
+
+def _credentials(server: str, config: ClusterConfig) -> ClusterCredentials:
+    tls = config.tls_client_config
+    return ClusterCredentials(
+        server=server,
+        bearer_token=config.bearer_token or None,
+        username=config.username or None,
+        password=config.password or None,
+        ca_data=tls.ca_data or None,
+        cert_data=tls.cert_data or None,
+        key_data=tls.key_data or None,
+        insecure=tls.insecure,
+        server_name=tls.server_name or None,
+    )
+
+
+# --- service-account token rotation (upstream util/clusterauth) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceAccountClaims:
+    """Who a service-account token belongs to; ``secret`` is empty for bound (TokenRequest) tokens."""
+
+    namespace: str
+    name: str
+    secret: str = ""
+
+
+@dataclass(frozen=True)
+class _TokenSecret:
+    name: str
+    token: str = field(repr=False)
+
+
+def parse_service_account_token(token: str) -> ServiceAccountClaims:
+    """The service account a token names, read from its (unverified) JWT claims: the cluster verifies it."""
+    parts = token.split(".")
+    try:
+        if len(parts) != 3:
+            raise ValueError("not a JWT")
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = orjson.loads(base64.urlsafe_b64decode(payload))
+        if not isinstance(claims, dict):
+            raise ValueError("claims are not an object")
+    except ValueError as exc:
+        raise ArgoError(f"failed to parse service account token: {exc}") from None
+    namespace = str(claims.get("kubernetes.io/serviceaccount/namespace") or "")
+    name = str(claims.get("kubernetes.io/serviceaccount/service-account.name") or "")
+    secret = str(claims.get("kubernetes.io/serviceaccount/secret.name") or "")
+    bound = claims.get("kubernetes.io")
+    if not (namespace and name) and isinstance(bound, dict):
+        # Tokens from the TokenRequest API carry the same facts in a nested claim, and no secret.
+        namespace = str(bound.get("namespace") or "")
+        account = bound.get("serviceaccount")
+        name = str(account.get("name") or "") if isinstance(account, dict) else ""
+    if not (namespace and name):
+        raise ArgoError("failed to parse service account token: it names no service account")
+    return ServiceAccountClaims(namespace=namespace, name=name, secret=secret)
+
+
+def _secrets_path(namespace: str, name: str = "") -> str:
+    return f"/api/v1/namespaces/{namespace}/secrets" + (f"/{name}" if name else "")
+
+
+def _create_token_secret(client: ClusterClient, claims: ServiceAccountClaims) -> _TokenSecret:
+    """A new service-account-token Secret for the account, once the cluster's token controller filled it in."""
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"generateName": f"{claims.name}-token-", "annotations": {SA_NAME_ANNOTATION: claims.name}},
+        "type": SA_TOKEN_SECRET_TYPE,
+    }
+    secret = client.request_json("POST", _secrets_path(claims.namespace), body=body)
+    name = str(secret["metadata"]["name"])
+    deadline = time.monotonic() + TOKEN_WAIT_SECONDS
+    while True:
+        encoded = (secret.get("data") or {}).get("token")
+        if encoded:
+            return _TokenSecret(name=name, token=base64.b64decode(encoded).decode())
+        if time.monotonic() >= deadline:
+            _delete_secret(client, claims.namespace, name)
+            raise ArgoError(f"timed out waiting for the token of secret {claims.namespace}/{name}")
+        time.sleep(TOKEN_POLL_SECONDS)
+        secret = client.request_json("GET", _secrets_path(claims.namespace, name))
+
+
+def _delete_secret(client: ClusterClient, namespace: str, name: str) -> None:
+    with contextlib.suppress(NotFound):
+        client.request_json("DELETE", _secrets_path(namespace, name))
+
+
+def _retire_token_secret(client: ClusterClient, claims: ServiceAccountClaims, *, new_secret: str) -> None:
+    """List the new secret on the service account instead of the old one, then delete the old (its token dies)."""
+    path = f"/api/v1/namespaces/{claims.namespace}/serviceaccounts/{claims.name}"
+    account = client.request_json("GET", path)
+    refs = [r for r in account.get("secrets") or [] if r.get("name") != claims.secret]
+    if not any(r.get("name") == new_secret for r in refs):
+        refs.append({"name": new_secret})
+    account["secrets"] = refs
+    client.request_json("PUT", path, body=account)
+    if claims.secret:
+        _delete_secret(client, claims.namespace, claims.secret)

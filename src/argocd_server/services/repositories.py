@@ -5,8 +5,10 @@ credentials inherits them from the credential template with the longest matching
 with ``inheritedCreds: true``. Secret members are sealed with the secret box (one blob per row); ``doc`` holds the
 non-secret spec only, and every response goes through ``Repository.sanitized()``.
 
-Not here yet: the connectivity test upstream runs before creating a global repository, and the live
-``connectionState``; both need the sources layer. Responses carry the zero connection state Go would encode.
+Get and List carry a live ``connectionState`` when the service has a ``ConnectionStates`` (tested through the
+sources layer after the read transaction has ended, cached per repository, ``forceRefresh`` bypasses the cache);
+create and update answer the zero state Go would encode. Not here yet: the connectivity test upstream runs before
+creating a global repository.
 Write-repositories answer Unimplemented ``hydrator is disabled`` (after authentication, before RBAC) exactly as
 upstream does while the commit hydrator is off, which it always is in this server.
 """
@@ -28,6 +30,7 @@ from argocd_server.schemas.repository import REPOSITORY_SECRET_FIELDS, Repositor
 from argocd_server.services.access import Access
 from argocd_server.services.matching import normalize_git_url
 from argocd_server.services.objects import utcnow
+from argocd_server.services.repo_connections import ConnectionStates, credentials_from_fields
 from argocd_server.services.repocreds import (
     best_template,
     load_templates,
@@ -158,11 +161,20 @@ def _summary(repo: Repository) -> dict[str, Any]:
 
 
 class RepositoryService:
-    def __init__(self, *, session: Session, access: Access, box: SecretBox, hydrator_enabled: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        session: Session,
+        access: Access,
+        box: SecretBox,
+        hydrator_enabled: bool = False,
+        connections: ConnectionStates | None = None,
+    ) -> None:
         self._session = session
         self._access = access
         self._box = box
         self._hydrator_enabled = hydrator_enabled
+        self._connections = connections
         self._store = RepoStore(session)
 
     def _gate(self, write: bool) -> None:
@@ -172,8 +184,9 @@ class RepositoryService:
     def _purpose(self, write: bool) -> str:
         return WRITE_REPO_PURPOSE if write else REPO_PURPOSE
 
-    def _visible(self, *, write: bool) -> list[Repository]:
-        """Sanitised repositories the caller may get, sorted by ``project/url`` (upstream prepareRepoList)."""
+    def _visible_with_secrets(self, *, write: bool) -> list[tuple[Repository, Repository]]:
+        """(sanitised, effective) pairs of the repositories the caller may get, sorted by ``project/url``
+        (upstream prepareRepoList); the effective form holds secrets and is only for connectivity tests."""
         resource = resource_for(write=write)
         items = []
         templates = load_templates(self._session, self._box, write=write)
@@ -182,9 +195,27 @@ class RepositoryService:
             if not self._access.allowed(resource, "get", repo_rbac_name(row.url, row.project)):
                 continue
             repo = _with_inherited(_load(row, self._box), templates)
-            items.append(repo.model_copy(update={"type": default_repo_type(repo.repo, repo.type)}).sanitized())
-        items.sort(key=lambda r: f"{r.project}/{r.repo}")
+            repo = repo.model_copy(update={"type": default_repo_type(repo.repo, repo.type)})
+            items.append((repo.sanitized(), repo))
+        items.sort(key=lambda pair: f"{pair[0].project}/{pair[0].repo}")
         return items
+
+    def _visible(self, *, write: bool) -> list[Repository]:
+        """Sanitised repositories the caller may get, sorted by ``project/url`` (upstream prepareRepoList)."""
+        return [sanitized for sanitized, _ in self._visible_with_secrets(write=write)]
+
+    def _with_states(self, pairs: list[tuple[Repository, Repository]], *, force: bool) -> list[Repository]:
+        """The sanitised repositories with their connection state; ends the read transaction first because the
+        checks run git and HTTP."""
+        self._session.rollback()
+        if self._connections is None:
+            return [sanitized for sanitized, _ in pairs]
+        targets = [(credentials_from_fields(to_wire(full)), full.project) for _, full in pairs]
+        states = self._connections.states(targets, force=force)
+        return [
+            sanitized.model_copy(update={"connection_state": state})
+            for (sanitized, _), state in zip(pairs, states, strict=True)
+        ]
 
     def _lookup(self, url: str, *, app_project: str, write: bool) -> Repository:
         """One visible repository for ``url`` (upstream getRepository): unknown or hidden is ``permission denied``."""
@@ -200,15 +231,25 @@ class RepositoryService:
         # A plain error upstream, hence Unknown/500.
         raise ArgoError(f'repository not found for url "{url}" and project "{app_project}"')
 
-    def list(self, *, write: bool = False) -> dict[str, Any]:
+    def list(self, *, write: bool = False, force_refresh: bool = False) -> dict[str, Any]:
         self._gate(write)
-        return to_wire(RepositoryList(items=self._visible(write=write) or None))
+        if write:
+            return to_wire(RepositoryList(items=self._visible(write=write) or None))
+        items = self._with_states(self._visible_with_secrets(write=False), force=force_refresh)
+        return to_wire(RepositoryList(items=items or None))
 
-    def get(self, url: str, *, app_project: str = "", write: bool = False) -> dict[str, Any]:
+    def get(
+        self, url: str, *, app_project: str = "", write: bool = False, force_refresh: bool = False
+    ) -> dict[str, Any]:
         self._gate(write)
         repo = self._lookup(url, app_project=app_project, write=write)
         self._access.check(resource_for(write=write), "get", repo_rbac_name(repo.repo, repo.project))
-        return to_wire(repo)
+        if write or self._connections is None:
+            return to_wire(repo)
+        found = resolve_repo_credentials(self._session, self._box, repo.repo, project=repo.project)
+        full = Repository.from_wire(found) if found is not None else repo
+        (item,) = self._with_states([(repo, full)], force=force_refresh)
+        return to_wire(item)
 
     def create(self, body: dict[str, Any], *, upsert: bool, write: bool = False) -> dict[str, Any]:
         self._gate(write)

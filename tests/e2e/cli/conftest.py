@@ -34,6 +34,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         login_delay_max_ms=0,
         auth_cache_seconds=0.0,
         threadpool_size=8,
+        # These tests use made-up repository URLs: no controller may try to fetch them.
+        controller_enabled=False,
+        embedded_kubesim=False,
     )
     with running_server(settings) as url:
         yield Server(url=url, address=url.removeprefix("http://"))

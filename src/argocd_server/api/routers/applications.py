@@ -23,6 +23,9 @@ def application_service(db: DbSession, state: StateDep, access: AccessDep) -> Ap
         namespace=state.settings.namespace,
         app_namespaces=namespaces,
         cm_data=state.config.cm_data,
+        # The controller's renderer and credential lookup are what validate=true generates manifests with.
+        renderer=state.controller.renderer if state.controller is not None else None,
+        repo_credentials=state.controller.repo_credentials if state.controller is not None else None,
     )
 
 

@@ -1,8 +1,8 @@
 """ClusterService routes: ``/api/v1/clusters``.
 
 Cluster ids are server URLs sent percent-encoded (``https%3A%2F%2F...``); ``{id_value:path}`` keeps the decoded
-slashes in one parameter, as upstream's raw-path routing does. RotateAuth is not routed yet: it needs the cluster
-layer to mint a new service-account token.
+slashes in one parameter, as upstream's raw-path routing does. Live cluster information is served from the
+refresher the lifespan started (``state.cluster_info``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def cluster_service(db: DbSession, state: StateDep, access: AccessDep) -> Cluste
         access=access,
         secret_box=state.secret_box,
         in_cluster=in_cluster_enabled(state.config),
+        info=state.cluster_info,
     )
 
 
@@ -85,3 +86,9 @@ def delete_cluster(
 @router.post("/{id_value:path}/invalidate-cache", operation_id="ClusterService_InvalidateCache")
 def invalidate_cluster_cache(id_value: str, svc: ClusterServiceDep) -> Response:
     return json_response(svc.invalidate_cache(ClusterQuery(id_value=id_value)))
+
+
+@router.post("/{id_value:path}/rotate-auth", operation_id="ClusterService_RotateAuth")
+def rotate_cluster_auth(id_value: str, svc: ClusterServiceDep) -> Response:
+    svc.rotate_auth(ClusterQuery(id_value=id_value))
+    return json_response(EMPTY)

@@ -606,11 +606,29 @@ def _health_ok(watch: Watch, health: str) -> bool:
     return not wanted or health in wanted
 
 
+def _is_dry_run(operation: Any) -> bool:
+    return bool(((operation or {}).get("sync") or {}).get("dryRun"))
+
+
 def _operation_in_progress(app: dict[str, Any]) -> bool:
+    """As upstream's wait: an operation is in progress while requested or unfinished, and a finished (non dry-run)
+    one still counts until the controller has reconciled the app once after it (``reconciledAt >= finishedAt``), so
+    the sync status printed at the end, and what ``app diff`` shows next, are no older than the sync."""
     if app.get("operation"):
         return True
-    op_state = (app.get("status") or {}).get("operationState") or {}
-    return op_state.get("phase") in ("Running", "Terminating")
+    status = app.get("status") or {}
+    op_state = status.get("operationState") or {}
+    if not op_state:
+        return False
+    if op_state.get("phase") in ("Running", "Terminating"):
+        return True
+    finished = output.parse_time(op_state.get("finishedAt"))
+    if finished is None:
+        return True
+    if _is_dry_run(op_state.get("operation")):
+        return False
+    reconciled = output.parse_time(status.get("reconciledAt"))
+    return reconciled is None or reconciled < finished
 
 
 def _selected_states(app: dict[str, Any], filters: list[dict[str, str]] | None) -> list[dict[str, str]]:
@@ -636,9 +654,13 @@ def wait_on_app(
     seen: dict[tuple[str, str, str, str, str], tuple[str, ...]] = {}
     printed_header = False
     progress = sys.stdout if out in ("", "wide") else sys.stderr
+    refresh = False
     while True:
         app = get_app(ctx.client, name, app_ns)
         status = app.get("status") or {}
+        if app.get("operation") and not _is_dry_run(app["operation"]):
+            # Seen running: the final state is read with a refresh, as upstream does.
+            refresh = True
         rows = _selected_states(app, filters)
         for row in rows:
             key = (row["group"], row["kind"], row["namespace"], row["name"], row["hook"])
@@ -667,21 +689,24 @@ def wait_on_app(
             healthy = _health_ok(watch, str((status.get("health") or {}).get("status", "")))
         operational = not watch.operation or not in_progress
         if synced and healthy and operational:
+            # The outcome is the operation state that met the conditions; the printed app may be fresher.
             op_state = status.get("operationState")
-            _print_final(ctx, app, out)
+            if refresh:
+                app = get_app(ctx.client, name, app_ns, refresh="normal")
+            _print_final(ctx, app, out, operation=watch.operation)
             return app, op_state
         if deadline is not None and time.monotonic() > deadline:
             raise CliError(f"timed out ({timeout}s) waiting for app {name!r} match desired state")
         time.sleep(1)
 
 
-def _print_final(ctx: Context, app: dict[str, Any], out: str) -> None:
+def _print_final(ctx: Context, app: dict[str, Any], out: str, *, operation: bool) -> None:
     if output.print_object(app, out):
         return
     print()
     view.print_summary(app, conn=ctx.client.conn, windows=None)
     op_state = (app.get("status") or {}).get("operationState")
-    if op_state:
+    if operation and op_state:
         print()
         view.print_operation(op_state)
     view.print_resources(app)

@@ -14,7 +14,7 @@ LIST_COLUMNS = (
     ApplicationRow.namespace,
     ApplicationRow.name,
     ApplicationRow.project,
-    ApplicationRow.labels,
+    ApplicationRow.resource_version,
     ApplicationRow.doc,
 )
 
@@ -34,9 +34,12 @@ class ApplicationStore:
         projects: Sequence[str] = (),
         name: str = "",
         repo: str = "",
-    ) -> Sequence[Row[str, str, str, dict[str, str], str]]:
-        """(namespace, name, project, labels, doc) of the matching apps, sorted by name."""
-        stmt = select(*LIST_COLUMNS)
+        with_labels: bool = False,
+    ) -> Sequence[Any]:
+        """(namespace, name, project, resource_version, doc[, labels]) of the matching apps, sorted by name.
+
+        Labels are decoded only when asked for: a selector-less list of thousands of apps skips that work."""
+        stmt = select(*LIST_COLUMNS, ApplicationRow.labels) if with_labels else select(*LIST_COLUMNS)
         if namespaces is not None:
             stmt = stmt.where(ApplicationRow.namespace.in_(namespaces))
         if projects:
@@ -46,9 +49,6 @@ class ApplicationStore:
         if repo:
             stmt = stmt.where(ApplicationRow.repo_url == repo)
         return self._session.execute(stmt.order_by(ApplicationRow.name, ApplicationRow.namespace)).all()
-
-    def latest_resource_version(self) -> int:
-        return int(self._session.scalar(select(func.max(ApplicationRow.resource_version))) or 0)
 
     def add(self, row: ApplicationRow) -> None:
         self._session.add(row)
@@ -103,6 +103,30 @@ class ApplicationStore:
         Returns the new resource_version, or None when another writer got there first."""
         version = row.resource_version + 1
         ok = self.compare_and_swap(
-            row.id, expected_version=row.resource_version, values={**values, "doc": doc_text, "resource_version": version}
+            row.id,
+            expected_version=row.resource_version,
+            values={**values, "doc": doc_text, "resource_version": version},
         )
         return version if ok else None
+
+    # --- watch stream queries (additive) ---
+
+    def versions(self) -> Sequence[Row[int, str, str, int]]:
+        """(id, namespace, name, resource_version) of every app: the watch broadcaster's cheap change scan."""
+        stmt = select(ApplicationRow.id, ApplicationRow.namespace, ApplicationRow.name, ApplicationRow.resource_version)
+        return self._session.execute(stmt).all()
+
+    def docs_for(self, ids: Sequence[int]) -> Sequence[Row[int, str, str, str, dict[str, str], int, str]]:
+        """(id, namespace, name, project, labels, resource_version, doc) of the given apps (missing ids skipped)."""
+        if not ids:
+            return []
+        stmt = select(
+            ApplicationRow.id,
+            ApplicationRow.namespace,
+            ApplicationRow.name,
+            ApplicationRow.project,
+            ApplicationRow.labels,
+            ApplicationRow.resource_version,
+            ApplicationRow.doc,
+        ).where(ApplicationRow.id.in_(ids))
+        return self._session.execute(stmt).all()

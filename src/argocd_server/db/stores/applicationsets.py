@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationSetRow
@@ -52,3 +52,30 @@ class ApplicationSetStore:
     def delete(self, row: ApplicationSetRow) -> None:
         self._session.delete(row)
         self._session.flush()
+
+    # --- watch stream queries (additive) ---
+
+    def versions(self) -> Sequence[Row[int, str, str, int]]:
+        """(id, namespace, name, resource_version) of every set: the watch broadcaster's cheap change scan."""
+        stmt = select(
+            ApplicationSetRow.id,
+            ApplicationSetRow.namespace,
+            ApplicationSetRow.name,
+            ApplicationSetRow.resource_version,
+        )
+        return self._session.execute(stmt).all()
+
+    def docs_for(self, ids: Sequence[int]) -> Sequence[Row[int, str, str, str, dict[str, str], int, str]]:
+        """(id, namespace, name, project, labels, resource_version, doc) of the given sets (missing ids skipped)."""
+        if not ids:
+            return []
+        stmt = select(
+            ApplicationSetRow.id,
+            ApplicationSetRow.namespace,
+            ApplicationSetRow.name,
+            ApplicationSetRow.project,
+            ApplicationSetRow.labels,
+            ApplicationSetRow.resource_version,
+            ApplicationSetRow.doc,
+        ).where(ApplicationSetRow.id.in_(ids))
+        return self._session.execute(stmt).all()
