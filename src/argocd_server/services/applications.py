@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from argocd_server.auth.rbac import glob_match
 from argocd_server.auth.rbac_validation import app_rbac_name
+from argocd_server.db.engine import for_writing
 from argocd_server.db.models import ApplicationRow
 from argocd_server.db.stores.applications import ApplicationStore
 from argocd_server.db.stores.projects import ProjectStore
@@ -102,8 +103,10 @@ def _normalize_spec(spec: dict[str, Any]) -> dict[str, Any]:
     spec = dict(spec)
     spec["project"] = spec.get("project") or "default"
     policy = spec.get("syncPolicy")
-    if policy is not None and not any(
-        policy.get(k) for k in ("automated", "syncOptions", "retry", "managedNamespaceMetadata")
+    # Pointer members count when present (``automated: {}`` turns auto-sync on); the options list when non-empty.
+    if policy is not None and not (
+        any(policy.get(k) is not None for k in ("automated", "retry", "managedNamespaceMetadata"))
+        or policy.get("syncOptions")
     ):
         spec.pop("syncPolicy")
     sources = ([spec["source"]] if spec.get("source") else []) + list(spec.get("sources") or [])
@@ -351,6 +354,9 @@ class ApplicationService:
     def _update_with_retry(self, name: str, namespace: str, mutate: Any) -> dict[str, Any]:
         """Re-read and retry on conflicts as upstream does (10 attempts)."""
         for _ in range(MAX_CONFLICT_RETRIES):
+            if not self._session.in_transaction():
+                # A fresh attempt reads and then writes: take SQLite's write lock up front (see db.engine).
+                for_writing(self._session)
             row = self._store.get(namespace, name)
             if row is None:
                 raise ApplicationNotFound(name)

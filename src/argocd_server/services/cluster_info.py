@@ -114,6 +114,7 @@ class ClusterInfoRefresher:
             if not event.wait(max(0.0, deadline - time.monotonic())):
                 log.warning("a cluster probe is still running at shutdown; leaving it behind")
                 break
+        log.info("cluster info refresher stopped")
 
     # --- what requests use ---
 

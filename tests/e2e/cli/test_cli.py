@@ -6,12 +6,23 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.cli.conftest import Run, Server
+from tests.support.manifests_repo import make_manifests_repo
 
-REPO = "https://github.com/argoproj/argocd-example-apps.git"
+REPO = ""
+"""A local repository (set by the autouse fixture below): creating apps validates, which renders manifests."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _local_repo(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global REPO
+    REPO = make_manifests_repo(tmp_path_factory.mktemp("repo"), ("guestbook", "other", "x", "kustomize"), tags=("v2",))
+
+
 IN_CLUSTER = "https://kubernetes.default.svc"
 
 

@@ -13,8 +13,21 @@ from fastapi.testclient import TestClient
 from argocd_server.main import create_app
 from tests.conftest import SettingsFactory, bearer, login
 from tests.support.configmaps import write_configmaps
+from tests.support.manifests_repo import make_manifests_repo
 
-REPO = "https://github.com/example/apps.git"
+REPO = ""
+OTHER_REPO = ""
+PATHS = ("guestbook", "other", "p", "v2", "p1", "changed", "a", "b")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _local_repos(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Local repositories: creating apps validates by default, which renders their manifests."""
+    global REPO, OTHER_REPO
+    REPO = make_manifests_repo(tmp_path_factory.mktemp("repo"), PATHS, tags=("v2",))
+    OTHER_REPO = make_manifests_repo(tmp_path_factory.mktemp("other"), PATHS, name="other")
+
+
 JSON = {"Content-Type": "application/json"}
 
 
@@ -145,7 +158,7 @@ def test_project_restrictions(client: TestClient, admin: dict[str, str]) -> None
         "project": {
             "metadata": {"name": "team-a"},
             "spec": {
-                "sourceRepos": ["https://github.com/example/*", "!https://github.com/example/secret"],
+                "sourceRepos": [REPO, "!https://github.com/example/secret"],
                 "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "team-a-*"}],
             },
         }
@@ -341,7 +354,7 @@ def test_list_filters_selector_and_fields(client: TestClient, admin: dict[str, s
     for name, labels, repo in (
         ("one", {"env": "prod", "tier": "web"}, REPO),
         ("two", {"env": "dev"}, REPO),
-        ("three", {}, "https://github.com/example/other.git"),
+        ("three", {}, OTHER_REPO),
     ):
         body = app_body(name, source={"repoURL": repo, "path": "p"})
         body["metadata"]["labels"] = labels
@@ -406,3 +419,10 @@ def test_global_projects_are_merged_for_validation(make_settings: SettingsFactor
         refused = create(client, admin, app_body("b", project="plain"))
         assert refused.status_code == 400
         assert "is not permitted in project 'plain'" in refused.json()["message"]
+
+
+def test_empty_automated_block_keeps_auto_sync_on(client: TestClient, admin: dict[str, str]) -> None:
+    body = app_body(syncPolicy={"automated": {}})
+    created = create(client, admin, body)
+    assert created.status_code == 200, created.text
+    assert created.json()["spec"]["syncPolicy"] == {"automated": {}}

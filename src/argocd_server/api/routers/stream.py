@@ -64,7 +64,9 @@ def _error_message(error: ArgoError) -> bytes:
 def _stream_error(error: ArgoError, *, sse: bool) -> Response:
     """An error before the first message: its HTTP status and one error chunk."""
     # The content type is set as a header: Starlette would append a charset to a text/* media type.
-    headers = {"Content-Type": SSE, "X-Content-Type-Options": "nosniff"} if sse else {"Content-Type": "application/json"}
+    headers = (
+        {"Content-Type": SSE, "X-Content-Type-Options": "nosniff"} if sse else {"Content-Type": "application/json"}
+    )
     return Response(content=_frame(_error_message(error), sse=sse), status_code=error.http_status, headers=headers)
 
 
