@@ -107,9 +107,11 @@ def make_settings(tmp_path: Path, database_url: str) -> SettingsFactory:
             "login_delay_max_ms": 0,
             "auth_cache_seconds": 0.0,
             "threadpool_size": 8,
-            # API tests use made-up repository URLs: no controller may try to fetch them.
+            # API tests use made-up repository URLs: nothing may try to reach them (no controller, no
+            # connection checks); tests of those features turn them back on.
             "controller_enabled": False,
             "embedded_kubesim": False,
+            "repository_connection_checks": False,
         }
         values.update(overrides)
         return Settings(**values)

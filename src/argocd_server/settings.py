@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     helm_path: str | None = None
     kubectl_path: str | None = None
     kustomize_path: str | None = None
+    repository_connection_checks: bool = True
+    """Check each repository's connection state on get/list (cached); off on hosts that cannot reach them."""
     exec_timeout_seconds: float = 90.0
     git_request_timeout_seconds: float = 15.0
 

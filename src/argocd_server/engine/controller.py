@@ -5,11 +5,24 @@ loop (app refresh and app operation, like upstream's ``appRefreshQueue``/``appOp
 (``controller_workers`` each), periodic refresh every ``reconciliation_seconds`` plus a random jitter, refresh on
 demand (the ``argocd.argoproj.io/refresh`` annotation, any write to the app, or an in-process request), and
 automated sync after a comparison (``spec.syncPolicy.automated``, with upstream's "never retry the same failed
-commit" guard and the default retry of 5). Operations follow ``controller/sync.go``: ``operationState`` is created
+commit" guard, the default retry of 5, ``allowEmpty``, self-heal with exponential backoff and the project's sync
+windows, injected as a callable because the window rules live in ``services``). A change to a managed object in a
+destination's cache requests a refresh of the app tracking it, which is how drift is noticed between periodic
+refreshes. Operations follow ``controller/sync.go``: ``operationState`` is created
 Running, each processing renders at the pinned revision, plans with ``engine.sync.plan`` and runs one executor step
 (``engine.sync.apply``); completion writes ``finishedAt``, the message, the history entry (non-dry-run, non-selective
 successes, trimmed to ``revisionHistoryLimit``), clears ``operation`` and requests a refresh; failures retry with
-``duration * factor ** retryCount`` as upstream computes it; ``Terminating`` stops running hooks.
+``duration * factor ** retryCount`` as upstream computes it; ``Terminating`` stops running hooks; a step that a
+sync window blocks leaves the operation Running until the window allows it (``syncOverrun`` lets an operation
+allowed at its start carry on).
+
+Deletion follows ``finalizeApplicationDeletion``: an app with a ``deletionTimestamp`` and no operation has its
+tracked live objects deleted one sync wave at a time, highest first (foreground propagation, background for the
+``/background`` finalizer), waiting while any is terminating; then its PostDelete hooks run (staged by the
+``post-delete-finalizer`` finalizers as upstream does), and once no finalizer is left the row is deleted. Failures
+become a ``DeletionError`` condition and the step is retried; a destination that is no longer registered releases
+every finalizer at once. Operation start and completion and resource deletions are recorded as events, which are
+pruned after ``event_ttl_seconds``.
 
 Durability: every state change is written to the database before the next step, with its own short session and a
 compare-and-swap on ``resource_version`` (re-read and re-merge on conflict); no transaction is open across git,
@@ -26,10 +39,11 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.exc import OperationalError
@@ -37,8 +51,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from argocd_server.config import ArgoConfig
 from argocd_server.db.engine import read_only
+from argocd_server.db.models import EventRow
 from argocd_server.db.stores.applications import ApplicationStore
 from argocd_server.db.stores.clusters import ClusterStore
+from argocd_server.db.stores.events import EventStore
 from argocd_server.db.stores.projects import ProjectStore
 from argocd_server.engine.appstate import (
     CompareResult,
@@ -55,26 +71,46 @@ from argocd_server.engine.diff import (
     parse_ignore_differences_customizations,
 )
 from argocd_server.engine.health import assess_health, parse_health_customizations
-from argocd_server.engine.resources import KubeObject, ResourceKey, parse_api_version
+from argocd_server.engine.resources import HookType, KubeObject, ResourceKey, hook_types, parse_api_version
 from argocd_server.engine.source import Refresh, RenderRequest, RenderResult, RepoCredentials, SourceRenderer
-from argocd_server.engine.sync.apply import StepContext, StepOutcome, SyncExecutor
+from argocd_server.engine.sync.apply import (
+    StepContext,
+    StepOutcome,
+    SyncExecutor,
+    cleanup_deletion_hooks,
+    delete_objects,
+    run_deletion_hooks,
+)
 from argocd_server.engine.sync.plan import (
     AUTO_SYNC_DEFAULT_RETRY,
     OperationPhase,
     RetryStrategy,
     SyncOptions,
+    SyncPhase,
     SyncResourceFilter,
+    generated_hook_name,
+    plan_cascade_deletion,
     plan_sync,
+    self_heal_backoff,
 )
-from argocd_server.engine.tracking import TrackingMethod, instance_name, parse_tracking_method
+from argocd_server.engine.tracking import (
+    TrackingMethod,
+    get_app_name,
+    instance_name,
+    is_self_referenced,
+    parse_tracking_method,
+)
 from argocd_server.errors import ArgoError
 from argocd_server.kube import KUBERNETES_DEFAULT_SVC, ObjectKey
+from argocd_server.kube.cache import CacheEvent, Subscription
+from argocd_server.schemas.common import Event, EventSource, ObjectMeta, ObjectReference, to_wire_json
 
 __all__ = [
     "ANNOTATION_REFRESH",
     "ANNOTATION_REFRESH_TIMESTAMP",
     "ApplicationController",
     "RepoCredentialsLookup",
+    "SyncWindowGate",
     "WorkQueue",
 ]
 
@@ -88,7 +124,21 @@ ANNOTATION_DELETION_APPROVED = "argocd.argoproj.io/deletion-approved"
 ANNOTATION_SKIP_RECONCILE = "argocd.argoproj.io/skip-reconcile"
 IN_CLUSTER_NAME = "in-cluster"
 DEFAULT_HISTORY_LIMIT = 10
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+POST_DELETE_FINALIZER = "post-delete-finalizer.argocd.argoproj.io"
+POST_DELETE_CLEANUP_FINALIZER = "post-delete-finalizer.argocd.argoproj.io/cleanup"
+# Upstream deletes foreground for the plain finalizer too; only ``/background`` asks for background deletion.
+_PROPAGATION = {
+    RESOURCES_FINALIZER: "Foreground",
+    f"{RESOURCES_FINALIZER}/foreground": "Foreground",
+    f"{RESOURCES_FINALIZER}/background": "Background",
+}
+_OUR_FINALIZERS = frozenset({*_PROPAGATION, POST_DELETE_FINALIZER, POST_DELETE_CLEANUP_FINALIZER})
+EVENT_COMPONENT = "argocd-application-controller"
+SYNC_WINDOW_BLOCKED = "Sync operation blocked by sync window"
 _MAX_CONFLICTS = 10
+# SyncError is not among them: it belongs to the automated-sync evaluation, which leaves it alone while a sync
+# window blocks automation.
 _COMPARE_CONDITIONS = frozenset(
     {
         "ComparisonError",
@@ -96,7 +146,6 @@ _COMPARE_CONDITIONS = frozenset(
         "SharedResourceWarning",
         "RepeatedResourceWarning",
         "OrphanedResourceWarning",
-        "SyncError",
     }
 )
 
@@ -104,6 +153,35 @@ RepoCredentialsLookup = Callable[[str, str], RepoCredentials | None]
 """``(repo URL, project) -> credentials`` (None: anonymous access)."""
 
 AppKey = tuple[str, str]
+
+
+class SyncWindowGate(Protocol):
+    """May this app sync at ``now`` under its project's sync windows?
+
+    ``manual`` is False for automated syncs (``manualSync`` never helps them); ``started_at`` is the start of an
+    operation already running, for ``syncOverrun``.
+    """
+
+    def __call__(
+        self,
+        app: Mapping[str, Any],
+        project: Mapping[str, Any] | None,
+        *,
+        manual: bool,
+        now: datetime,
+        started_at: datetime | None = None,
+    ) -> bool: ...
+
+
+def _always_allowed(
+    app: Mapping[str, Any],
+    project: Mapping[str, Any] | None,
+    *,
+    manual: bool,
+    now: datetime,
+    started_at: datetime | None = None,
+) -> bool:
+    return True
 
 
 def _rfc3339(value: datetime) -> str:
@@ -230,6 +308,24 @@ class _Compared:
 
 
 @dataclass
+class _AutoSync:
+    """The outcome of one automated-sync evaluation."""
+
+    evaluated: bool = True
+    """False when a sync window prevented the evaluation: the SyncError condition is then left as it is."""
+    operation: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class _DeletionError(Exception):
+    """A deletion step failed; the message becomes the DeletionError condition."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
 class _AppMemo:
     seen_version: int = -1
     next_due: float = 0.0
@@ -255,6 +351,13 @@ class ApplicationController:
         wave_delay: float = 2.0,
         poll_interval: float = 1.0,
         scan_interval: float = 1.0,
+        sync_windows: SyncWindowGate = _always_allowed,
+        self_heal_timeout: float = 2.0,
+        self_heal_factor: float = 3.0,
+        self_heal_cap: float = 300.0,
+        self_heal_cooldown: float = 330.0,
+        event_ttl_seconds: float = 3600.0,
+        event_prune_interval: float = 300.0,
     ) -> None:
         self.sessions = sessions
         self.renderer = renderer
@@ -269,6 +372,14 @@ class ApplicationController:
         self.wave_delay = wave_delay
         self.poll_interval = poll_interval
         self.scan_interval = scan_interval
+        self.sync_windows = sync_windows
+        self.self_heal_timeout = self_heal_timeout
+        self.self_heal_factor = self_heal_factor
+        self.self_heal_cap = self_heal_cap
+        # A heal that comes long after the last successful one starts the backoff again (upstream's cooldown).
+        self.self_heal_cooldown = self_heal_cooldown
+        self.event_ttl_seconds = event_ttl_seconds
+        self.event_prune_interval = event_prune_interval
         self.tracking_method = parse_tracking_method(config.tracking_method)
         cm = dict(config.cm_data)
         self.health_overrides = parse_health_customizations(cm)
@@ -293,6 +404,9 @@ class ApplicationController:
         self._stop = threading.Event()
         self._running = False
         self._random = random.Random()  # noqa: S311 - jitter, not security
+        self._instances: dict[str, AppKey] = {}
+        self._subscriptions: dict[str, Subscription] = {}
+        self._next_event_prune = 0.0
 
     # --- lifecycle ---
 
@@ -325,6 +439,11 @@ class ApplicationController:
         for thread in self._threads:
             thread.join(10)
         self._threads.clear()
+        with self._memo_lock:
+            subscriptions = list(self._subscriptions.values())
+            self._subscriptions.clear()
+        for subscription in subscriptions:
+            subscription.cancel()
         self._running = False
 
     def run_forever(self) -> None:
@@ -365,7 +484,7 @@ class ApplicationController:
             rows = list(ApplicationStore(read_only(session)).controller_index())
         now = time.monotonic()
         present: set[AppKey] = set()
-        for _row_id, namespace, name, version, operation_pending, _deleting in rows:
+        for _row_id, namespace, name, version, operation_pending, deleting in rows:
             key = (namespace, name)
             present.add(key)
             memo = self._memo_for(key)
@@ -374,11 +493,24 @@ class ApplicationController:
                 self.refresh_queue.add(key)
             elif self.reconciliation_seconds > 0 and now >= memo.next_due:
                 self.refresh_queue.add(key)
-            if operation_pending:
+            if operation_pending or deleting:
                 self.operation_queue.add(key)
         with self._memo_lock:
             for key in [k for k in self._memo if k not in present]:
                 del self._memo[key]
+            for instance in [i for i, k in self._instances.items() if k not in present]:
+                del self._instances[instance]
+        if self.event_ttl_seconds > 0 and now >= self._next_event_prune:
+            self._next_event_prune = now + self.event_prune_interval
+            self.prune_events()
+
+    def prune_events(self) -> int:
+        """Drop events older than ``event_ttl_seconds`` (Kubernetes keeps them an hour by default)."""
+        cutoff = self.clock() - timedelta(seconds=self.event_ttl_seconds)
+        with self.sessions() as session:
+            removed = EventStore(session).prune(cutoff)
+            session.commit()
+        return removed
 
     def _scan_loop(self) -> None:
         while not self._stop.is_set():
@@ -464,6 +596,74 @@ class ApplicationController:
             return True
         log.warning("giving up writing %s/%s after %d conflicts", namespace, name, _MAX_CONFLICTS)
         return False
+
+    # --- events ---
+
+    def record_event(self, doc: Mapping[str, Any], *, reason: str, message: str, warning: bool = False) -> None:
+        """Store a core/v1 Event about the app, as upstream's controller emits one (never fails the caller)."""
+        meta = doc.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        namespace = str(meta.get("namespace") or "")
+        now = self.clock().astimezone(UTC).replace(microsecond=0)
+        kind = "Warning" if warning else "Normal"
+        event = Event(
+            metadata=ObjectMeta(
+                name=f"{name}.{time.time_ns():x}",
+                namespace=namespace,
+                uid=str(uuid.uuid4()),
+                resource_version="1",
+                creation_timestamp=now,
+            ),
+            involved_object=ObjectReference(
+                kind="Application",
+                namespace=namespace,
+                name=name,
+                uid=str(meta.get("uid") or ""),
+                api_version="argoproj.io/v1alpha1",
+                resource_version=str(meta.get("resourceVersion") or ""),
+            ),
+            reason=reason,
+            message=message,
+            source=EventSource(component=EVENT_COMPONENT),
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+            type=kind,
+        )
+        row = EventRow(
+            namespace=namespace,
+            involved_kind="Application",
+            involved_name=name,
+            involved_uid=str(meta.get("uid") or ""),
+            reason=reason,
+            type=kind,
+            created_at=now,
+            doc=to_wire_json(event).decode(),
+        )
+        try:
+            with self.sessions() as session:
+                EventStore(session).add(row)
+                session.commit()
+        except OperationalError:
+            log.warning("could not record event %s for %s/%s", reason, namespace, name)
+
+    # --- live changes ---
+
+    def _watch(self, handle: ClusterHandle) -> None:
+        """Refresh the owning app when a tracked object changes (upstream's managed-resource event handler)."""
+        with self._memo_lock:
+            if handle.server in self._subscriptions or not self._running:
+                return
+            self._subscriptions[handle.server] = handle.cache.subscribe(self._on_cache_event)
+
+    def _on_cache_event(self, event: CacheEvent) -> None:
+        app = get_app_name(event.object, method=self.tracking_method, label_key=self.config.app_label_key)
+        if app is None:
+            return
+        with self._memo_lock:
+            key = self._instances.get(app)
+        if key is not None:
+            self.request_refresh(key[0], key[1])
 
     # --- recovery ---
 
@@ -594,6 +794,7 @@ class ApplicationController:
             return _Compared(None, None, None, error=f"Failed to load target state: {exc.message}")
         try:
             handle = self.clusters.get(self._server(doc))
+            self._watch(handle)
             problem = handle.reachable()
             if problem:
                 return _Compared(None, render, handle, error=f"Failed to load live state: {problem}", live_error=True)
@@ -602,6 +803,9 @@ class ApplicationController:
             return _Compared(None, render, None, error=f"Failed to load live state: {exc.message}", live_error=True)
         spec = doc.get("spec") or {}
         instance = self._instance(doc)
+        meta = doc.get("metadata") or {}
+        with self._memo_lock:
+            self._instances[instance] = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         destination_ns = str((spec.get("destination") or {}).get("namespace") or "")
         targets = prepare_targets(
             render.objects,
@@ -644,6 +848,8 @@ class ApplicationController:
             level = Refresh.NORMAL
         compared = self.compare(doc, loaded.project, refresh=level)
         now = self.clock()
+        project = loaded.project
+        started: list[bool] = []
         memo = self._memo_for((namespace, name))
         memo.next_due = time.monotonic() + self.reconciliation_seconds + self._random.uniform(0, self.jitter_seconds)
         compared_spec = _compared_to(doc)
@@ -711,6 +917,24 @@ class ApplicationController:
                 conditions.append(
                     {"type": kind, "message": message, "lastTransitionTime": old.get("lastTransitionTime") or stamp}
                 )
+            decision = self._auto_sync_decision(fresh, project, compared, now=now)
+            if decision.evaluated:
+                old_error = next((c for c in conditions if c.get("type") == "SyncError"), None)
+                conditions = [c for c in conditions if c.get("type") != "SyncError"]
+                if decision.error:
+                    same = old_error is not None and old_error.get("message") == decision.error
+                    conditions.append(
+                        {
+                            "type": "SyncError",
+                            "message": decision.error,
+                            "lastTransitionTime": (old_error or {}).get("lastTransitionTime") if same else stamp,
+                        }
+                    )
+            started.clear()
+            if decision.operation is not None and not fresh.get("operation"):
+                fresh["operation"] = decision.operation
+                status.pop("operationState", None)
+                started.append(True)
             if conditions:
                 status["conditions"] = conditions
             else:
@@ -735,72 +959,109 @@ class ApplicationController:
                     meta.pop("annotations", None)
             return fresh
 
-        self._write(namespace, name, mutate)
-        if compared.result is not None:
-            self._auto_sync(namespace, name, compared)
+        if self._write(namespace, name, mutate) and started:
+            self.operation_queue.add((namespace, name))
         return True
 
     # --- automated sync ---
 
-    def _auto_sync(self, namespace: str, name: str, compared: _Compared) -> None:
+    def _windows_allow(
+        self,
+        doc: Mapping[str, Any],
+        project: Mapping[str, Any] | None,
+        *,
+        manual: bool,
+        now: datetime,
+        started_at: datetime | None = None,
+    ) -> bool:
+        try:
+            return self.sync_windows(doc, project, manual=manual, now=now, started_at=started_at)
+        except Exception:
+            # Upstream treats a window it cannot evaluate as blocking.
+            log.exception("evaluating the sync windows of %s failed", (doc.get("metadata") or {}).get("name"))
+            return False
+
+    def _auto_sync_decision(
+        self,
+        doc: Mapping[str, Any],
+        project: Mapping[str, Any] | None,
+        compared: _Compared,
+        *,
+        now: datetime,
+    ) -> _AutoSync:
+        """Upstream's ``autoSync`` over the freshly read app: an operation to start, a SyncError, or nothing."""
         result, render = compared.result, compared.render
-        assert result is not None
-        assert render is not None
-
-        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
-            spec = doc.get("spec") or {}
-            automated = (spec.get("syncPolicy") or {}).get("automated")
-            if automated is None or automated.get("enabled") is False:
-                return None
-            if doc.get("operation") or (doc.get("metadata") or {}).get("deletionTimestamp"):
-                return None
-            if result.sync_status != "OutOfSync":
-                return None
-            status = doc.setdefault("status", {})
-            prune = bool(automated.get("prune"))
-            pending = [r for r in result.resources if r.status == "OutOfSync"]
-            if not prune and all(r.requires_pruning for r in pending):
-                return None
-            revisions = render.revisions
-            multi = bool(spec.get("sources"))
-            last = status.get("operationState") or {}
-            last_result = last.get("syncResult") or {}
-            same = (last_result.get("revisions") if multi else [last_result.get("revision")]) == revisions
-            if last and same and not automated.get("selfHeal"):
-                if last.get("phase") != OperationPhase.SUCCEEDED.value:
-                    message = (
-                        f"Failed last sync attempt to [{', '.join(revisions)}]: {last.get('message') or ''}".rstrip()
-                    )
-                    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "SyncError"]
-                    if any(c.get("message") == message for c in status.get("conditions") or []):
-                        return None
-                    conditions.append(
-                        {"type": "SyncError", "message": message, "lastTransitionTime": _rfc3339(self.clock())}
-                    )
-                    status["conditions"] = conditions
-                    return doc
-                return None
-            if prune and not automated.get("allowEmpty") and pending and all(r.requires_pruning for r in pending):
-                return None
-            sync: dict[str, Any] = {"prune": prune}
-            if multi:
-                sync["sources"] = spec["sources"]
-                sync["revisions"] = revisions
-            else:
-                sync["revision"] = render.revision
-                sync["source"] = spec.get("source")
-            options = (spec.get("syncPolicy") or {}).get("syncOptions")
-            if options:
-                sync["syncOptions"] = list(options)
-            retry = (spec.get("syncPolicy") or {}).get("retry") or {"limit": AUTO_SYNC_DEFAULT_RETRY.limit}
-            doc["operation"] = {"sync": sync, "initiatedBy": {"automated": True}, "retry": retry}
-            status.pop("operationState", None)
-            return doc
-
-        if self._write(namespace, name, mutate):
-            loaded = self._load(namespace, name)
-            if loaded is not None and loaded.doc.get("operation"):
-                self.operation_queue.add((namespace, name))
+        if result is None or render is None:
+            return _AutoSync(evaluated=False)
+        spec = doc.get("spec") or {}
+        policy = spec.get("syncPolicy") or {}
+        automated = policy.get("automated")
+        if automated is None or automated.get("enabled") is False:
+            return _AutoSync()
+        meta = doc.get("metadata") or {}
+        if not self._windows_allow(doc, project, manual=False, now=now):
+            log.info("%s/%s: sync prevented by sync window", meta.get("namespace"), meta.get("name"))
+            return _AutoSync(evaluated=False)
+        if doc.get("operation") or meta.get("deletionTimestamp"):
+            return _AutoSync()
+        if result.sync_status != "OutOfSync":
+            return _AutoSync()
+        prune = bool(automated.get("prune"))
+        pending = [r for r in result.resources if r.status == "OutOfSync"]
+        if not prune and pending and all(r.requires_pruning for r in pending):
+            return _AutoSync()  # only extra resources, and automated prune is off
+        multi = bool(spec.get("sources"))
+        revisions = list(render.revisions)
+        shown = ", ".join(revisions)
+        status = doc.get("status") or {}
+        last = status.get("operationState") or {}
+        heal_count = int(((last.get("operation") or {}).get("sync") or {}).get("autoHealAttemptsCount") or 0)
+        attempted, succeeded = _already_attempted(last, spec, revisions, multi=multi)
+        selective: list[dict[str, str]] | None = None
+        if attempted and (not automated.get("selfHeal") or not succeeded):
+            if not succeeded:
+                message = str(last.get("message") or "")
+                return _AutoSync(error=f"Failed last sync attempt to [{shown}]: {message}".rstrip(": "))
+            return _AutoSync()  # already synced to this revision; drift stays OutOfSync without selfHeal
+        if attempted:
+            finished = _parse_time(last.get("finishedAt"))
+            elapsed = (now - finished).total_seconds() if finished is not None else float("inf")
+            if elapsed >= self.self_heal_cooldown:
+                heal_count = 0
+            wait = (
+                self_heal_backoff(
+                    heal_count, timeout=self.self_heal_timeout, factor=self.self_heal_factor, cap=self.self_heal_cap
+                )
+                - elapsed
+            )
+            if wait > 0:
+                self.refresh_queue.add_after((str(meta.get("namespace") or ""), str(meta.get("name") or "")), wait)
+                return _AutoSync()
+            heal_count += 1
+            # Self-heal syncs only what drifted: a selective sync, so no hooks and no history entry.
+            selective = [
+                {"group": r.key.group, "kind": r.key.kind, "namespace": r.key.namespace, "name": r.key.name}
+                for r in result.resources
+                if r.status != "Synced" and not r.hook
+            ]
+        if prune and not automated.get("allowEmpty") and all(r.requires_pruning for r in result.resources):
+            return _AutoSync(error=f"Skipping sync attempt to [{shown}]: auto-sync will wipe out all resources")
+        sync: dict[str, Any] = {"prune": prune}
+        if multi:
+            sync["sources"] = spec["sources"]
+            sync["revisions"] = revisions
+        else:
+            sync["revision"] = render.revision
+            sync["source"] = spec.get("source")
+        if policy.get("syncOptions"):
+            sync["syncOptions"] = list(policy["syncOptions"])
+        if selective:
+            sync["resources"] = selective
+        if heal_count:
+            sync["autoHealAttemptsCount"] = heal_count
+        # An explicit retry block, even an empty one (limit 0 once omitempty dropped it), replaces the default.
+        retry = policy["retry"] if policy.get("retry") is not None else {"limit": AUTO_SYNC_DEFAULT_RETRY.limit}
+        return _AutoSync(operation={"sync": sync, "initiatedBy": {"automated": True}, "retry": retry})
 
     # --- operations ---
 
@@ -812,6 +1073,8 @@ class ApplicationController:
         doc = loaded.doc
         operation = doc.get("operation")
         if not operation:
+            if (doc.get("metadata") or {}).get("deletionTimestamp"):
+                return self.finalize_deletion(loaded)
             return None
         status = doc.get("status") or {}
         state = status.get("operationState")
@@ -819,6 +1082,7 @@ class ApplicationController:
         if not state or state.get("operation") != operation:
             state = {"operation": operation, "phase": OperationPhase.RUNNING.value, "startedAt": _rfc3339(now)}
             self._write_state(namespace, name, state, operation=operation)
+            self.record_event(doc, reason="OperationStarted", message=_start_message(operation))
             return 0.0
         phase = state.get("phase")
         if phase in (OperationPhase.SUCCEEDED.value, OperationPhase.FAILED.value, OperationPhase.ERROR.value):
@@ -843,6 +1107,15 @@ class ApplicationController:
             self._write_state(namespace, name, state, operation=operation)
             return 0.0
 
+        if not terminating:
+            automated = bool((operation.get("initiatedBy") or {}).get("automated"))
+            started_at = _parse_time(state.get("startedAt"))
+            if not self._windows_allow(doc, loaded.project, manual=not automated, now=now, started_at=started_at):
+                # Paused, not failed: the operation resumes when a window allows it.
+                if state.get("message") != SYNC_WINDOW_BLOCKED:
+                    state["message"] = SYNC_WINDOW_BLOCKED
+                    self._write_state(namespace, name, state, operation=operation)
+                return self._retry_delay
         sync_op = operation.get("sync") or {}
         sync_result = state.get("syncResult") or {}
         multi = bool((doc.get("spec") or {}).get("sources"))
@@ -965,6 +1238,12 @@ class ApplicationController:
         if outcome.phase.successful and history and compared.render is not None:
             entry = _history_entry(doc, state, compared.render, now)
         self._finish(namespace, name, state, operation=operation, history=entry)
+        self.record_event(
+            doc,
+            reason="OperationCompleted",
+            message=_completion_message(operation, state),
+            warning=not outcome.phase.successful,
+        )
         if not (operation.get("sync") or {}).get("dryRun"):
             self.request_refresh(namespace, name, level=Refresh.NORMAL)
         return None
@@ -1006,6 +1285,210 @@ class ApplicationController:
                 keep = DEFAULT_HISTORY_LIMIT if limit is None else max(int(limit), 0)
                 status["history"] = entries[-keep:] if keep else []
             doc.pop("operation", None)
+            return doc
+
+        self._write(namespace, name, mutate)
+
+    # --- deletion ---
+
+    @property
+    def _retry_delay(self) -> float:
+        """Seconds before a blocked or failed step is tried again."""
+        return min(max(self.poll_interval * 5, 0.5), 10.0)
+
+    def _cluster_registered(self, server: str) -> bool:
+        if server.rstrip("/") == KUBERNETES_DEFAULT_SVC:
+            return True
+        with self.sessions() as session:
+            return ClusterStore(read_only(session)).get_by_server(server) is not None
+
+    def finalize_deletion(self, loaded: _Loaded) -> float | None:
+        """One step of a cascading deletion; seconds until the next step, or None when there is nothing to do."""
+        doc = loaded.doc
+        meta = doc.get("metadata") or {}
+        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        finalizers = [str(f) for f in meta.get("finalizers") or []]
+        ours = [f for f in finalizers if f in _OUR_FINALIZERS]
+        if not finalizers:
+            self._remove_app(namespace, name)
+            return None
+        if not ours:
+            return None  # someone else's finalizer; the scan looks again
+        try:
+            server: str | None = self._server(doc)
+        except ArgoError:
+            server = None
+        if server is None or not self._cluster_registered(server):
+            # Nothing can be deleted on a cluster that no longer exists: release the app (upstream does too).
+            self._update_finalizers(namespace, name, remove=set(ours))
+            return 0.0
+        try:
+            handle = self.clusters.get(server)
+            problem = handle.reachable()
+            if problem:
+                raise _DeletionError(f"cannot delete the application's resources: cluster {server}: {problem}")
+            resources_finalizer = next((f for f in finalizers if f in _PROPAGATION), None)
+            if resources_finalizer is not None:
+                delay = self._cascade_step(doc, handle, propagation=_PROPAGATION[resources_finalizer])
+            elif POST_DELETE_FINALIZER in finalizers:
+                delay = self._post_delete_step(doc, handle)
+            else:
+                errors = cleanup_deletion_hooks(handle.resources, self._post_delete_hooks(doc, handle), succeeded=True)
+                if errors:
+                    raise _DeletionError("; ".join(errors))
+                self._update_finalizers(namespace, name, remove={POST_DELETE_CLEANUP_FINALIZER})
+                delay = 0.0
+        except ArgoError as exc:
+            self._set_deletion_error(namespace, name, f"cannot finalize the application deletion: {exc.message}")
+            return self._retry_delay
+        except _DeletionError as exc:
+            self._set_deletion_error(namespace, name, exc.message)
+            return self._retry_delay
+        self._set_deletion_error(namespace, name, None)
+        return delay
+
+    def _cascade_step(self, doc: Mapping[str, Any], handle: ClusterHandle, *, propagation: str) -> float:
+        meta = doc.get("metadata") or {}
+        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        by_label = self.tracking_method is TrackingMethod.LABEL
+        live = [
+            obj
+            for obj in handle.cache.objects_for_app(self._instance(doc), by_label=by_label, by_annotation=not by_label)
+            if is_self_referenced(obj, method=self.tracking_method)
+        ]
+        if any((obj.get("metadata") or {}).get("deletionTimestamp") for obj in live):
+            return self.poll_interval  # the previous wave is still terminating
+        options = ((doc.get("spec") or {}).get("syncPolicy") or {}).get("syncOptions")
+        waves = plan_cascade_deletion(live, sync_options=options)
+        if waves:
+            wave = waves[0]
+            errors = delete_objects(handle.resources, wave, propagation=propagation)
+            deleted = [o for o in wave if not any(_label_of(o) in e for e in errors)]
+            if deleted:
+                self.record_event(
+                    doc,
+                    reason="ResourceDeleted",
+                    message=f"Deleted resources ({propagation}): {', '.join(_label_of(o) for o in deleted)}",
+                )
+            if errors:
+                raise _DeletionError("; ".join(errors))
+            return self.poll_interval
+        hooks = self._post_delete_hooks(doc, handle)
+        self._update_finalizers(
+            namespace, name, remove=set(_PROPAGATION), add={POST_DELETE_FINALIZER} if hooks else set()
+        )
+        return 0.0
+
+    def _post_delete_hooks(self, doc: Mapping[str, Any], handle: ClusterHandle) -> list[KubeObject]:
+        """The app's PostDelete hooks as they are created: rendered at the target revision, tracked, named."""
+        render = self.render(doc)
+        hooks = [obj for obj in render.objects if HookType.POST_DELETE in hook_types(obj)]
+        if not hooks:
+            return []
+        spec = doc.get("spec") or {}
+        prepared = prepare_targets(
+            hooks,
+            instance=self._instance(doc),
+            destination_namespace=str((spec.get("destination") or {}).get("namespace") or ""),
+            tracking_method=self.tracking_method,
+            label_key=self.config.app_label_key,
+            is_namespaced=handle.namespaced_lookup(),
+        )
+        deleted_at = _parse_time((doc.get("metadata") or {}).get("deletionTimestamp")) or self.clock()
+        for hook in prepared:
+            metadata = hook.setdefault("metadata", {})
+            if not metadata.get("name") and metadata.get("generateName"):
+                # Named from the deletion time, so every step of this deletion finds the same object.
+                metadata["name"] = generated_hook_name(
+                    generate_name=str(metadata["generateName"]),
+                    revision=render.revision,
+                    phase=SyncPhase.POST_DELETE,
+                    started_at=int(deleted_at.timestamp()),
+                )
+        return prepared
+
+    def _post_delete_step(self, doc: Mapping[str, Any], handle: ClusterHandle) -> float:
+        meta = doc.get("metadata") or {}
+        hooks = self._post_delete_hooks(doc, handle)
+        outcome = run_deletion_hooks(
+            handle.resources,
+            hooks,
+            live=lambda hook: handle.cache.get(ObjectKey.of(hook)),
+            health=self._health,
+        )
+        if outcome.phase is OperationPhase.RUNNING:
+            return self.poll_interval
+        if outcome.phase is OperationPhase.FAILED:
+            raise _DeletionError(outcome.message)
+        self.record_event(doc, reason="ResourceDeleted", message="Post-delete hooks completed")
+        self._update_finalizers(
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+            remove={POST_DELETE_FINALIZER},
+            add={POST_DELETE_CLEANUP_FINALIZER},
+        )
+        return 0.0
+
+    def _update_finalizers(
+        self, namespace: str, name: str, *, remove: set[str], add: set[str] | frozenset[str] = frozenset()
+    ) -> None:
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            meta = doc.setdefault("metadata", {})
+            current = [str(f) for f in meta.get("finalizers") or []]
+            updated = [f for f in current if f not in remove]
+            updated += sorted(f for f in add if f not in updated)
+            if updated == current:
+                return None
+            if updated:
+                meta["finalizers"] = updated
+            else:
+                meta.pop("finalizers", None)
+            return doc
+
+        self._write(namespace, name, mutate)
+        loaded = self._load(namespace, name)
+        if loaded is not None and not (loaded.doc.get("metadata") or {}).get("finalizers"):
+            self._remove_app(namespace, name)
+
+    def _remove_app(self, namespace: str, name: str) -> None:
+        """Delete the row of a deleting app that has no finalizer left (what the API server's GC would do)."""
+        for _ in range(_MAX_CONFLICTS):
+            with self.sessions() as session:
+                store = ApplicationStore(session)
+                row = store.get(namespace, name)
+                if row is None:
+                    return
+                doc = orjson.loads(row.doc)
+                meta = doc.get("metadata") or {}
+                if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+                    return
+                if store.delete(row.id, expected_version=row.resource_version):
+                    session.commit()
+                    log.info("application %s/%s deleted", namespace, name)
+                    self.record_event(doc, reason="ResourceDeleted", message="Application deleted")
+                    return
+                session.rollback()
+        log.warning("giving up deleting %s/%s after %d conflicts", namespace, name, _MAX_CONFLICTS)
+
+    def _set_deletion_error(self, namespace: str, name: str, message: str | None) -> None:
+        stamp = _rfc3339(self.clock())
+
+        def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            status = doc.setdefault("status", {})
+            current = list(status.get("conditions") or [])
+            old = next((c for c in current if c.get("type") == "DeletionError"), None)
+            if message is None and old is None:
+                return None
+            if old is not None and message is not None and old.get("message") == message:
+                return None
+            conditions = [c for c in current if c.get("type") != "DeletionError"]
+            if message is not None:
+                log.warning("deleting %s/%s: %s", namespace, name, message)
+                conditions.append({"type": "DeletionError", "message": message, "lastTransitionTime": stamp})
+            if conditions:
+                status["conditions"] = conditions
+            else:
+                status.pop("conditions", None)
             return doc
 
         self._write(namespace, name, mutate)
@@ -1168,6 +1651,62 @@ class ApplicationController:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _label_of(obj: Mapping[str, Any]) -> str:
+    key = ResourceKey.from_object(obj)
+    return f"{key.kind}/{key.namespace}/{key.name}" if key.namespace else f"{key.kind}/{key.name}"
+
+
+def _already_attempted(
+    last: Mapping[str, Any], spec: Mapping[str, Any], revisions: list[str], *, multi: bool
+) -> tuple[bool, bool]:
+    """(the last operation targeted these revisions and this source spec, it succeeded)."""
+    if not last:
+        return False, False
+    phase = str(last.get("phase") or "")
+    succeeded = phase == OperationPhase.SUCCEEDED.value
+    sync_result = last.get("syncResult")
+    if not sync_result:
+        # An operation that completed without any result still counts as an attempt, as upstream has it.
+        return phase in (OperationPhase.SUCCEEDED.value, OperationPhase.FAILED.value, OperationPhase.ERROR.value), (
+            succeeded
+        )
+    if multi:
+        same = list(sync_result.get("revisions") or []) == revisions and sync_result.get("sources") == spec.get(
+            "sources"
+        )
+    else:
+        same = [sync_result.get("revision")] == revisions and sync_result.get("source") == spec.get("source")
+    return same, succeeded
+
+
+def _operation_revision(operation: Mapping[str, Any]) -> str:
+    sync = operation.get("sync") or {}
+    return str(sync.get("revision") or ", ".join(sync.get("revisions") or []))
+
+
+def _start_message(operation: Mapping[str, Any]) -> str:
+    initiated = operation.get("initiatedBy") or {}
+    revision = _operation_revision(operation)
+    if initiated.get("automated"):
+        return f"Initiated automated sync to '{revision}'"
+    who = str(initiated.get("username") or "unknown user")
+    return f"{who} initiated sync to '{revision}'" if revision else f"{who} initiated sync"
+
+
+def _completion_message(operation: Mapping[str, Any], state: Mapping[str, Any]) -> str:
+    sync = operation.get("sync") or {}
+    words = ["Partial sync operation" if sync.get("resources") else "Sync operation"]
+    result = state.get("syncResult") or {}
+    revision = str(result.get("revision") or ", ".join(result.get("revisions") or []))
+    if revision:
+        words += ["to", revision]
+    if state.get("phase") == OperationPhase.SUCCEEDED.value:
+        words.append("succeeded")
+    else:
+        words += ["failed:", str(state.get("message") or "")]
+    return " ".join(words)
 
 
 def _row_columns(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from argocd_server.services.access import Access
 from argocd_server.services.applications import ApplicationService, _validation_text
 from argocd_server.services.clusters import _purpose as _cluster_purpose
 from argocd_server.services.repositories import resolve_repo_credentials
-from argocd_server.services.syncwindows import can_sync
+from argocd_server.services.syncwindows import active_windows, can_sync, matching_windows
 from argocd_server.settings import Settings
 from argocd_server.tools import find_binary
 
@@ -142,6 +142,41 @@ def _cluster_credentials(sessions: sessionmaker[Session], box: SecretBox, server
     )
 
 
+def _sync_window_gate(
+    app: Mapping[str, Any],
+    project: Mapping[str, Any] | None,
+    *,
+    manual: bool,
+    now: datetime,
+    started_at: datetime | None = None,
+) -> bool:
+    """The controller's view of the project's sync windows (``CanSync``), with ``syncOverrun`` for operations
+    already running: one allowed at ``started_at`` may carry on when every window now blocking it allows overrun.
+    Unparsable windows raise, and the controller treats that as blocked."""
+    raw = ((project or {}).get("spec") or {}).get("syncWindows") or []
+    if not raw:
+        return True
+    windows = [SyncWindow.from_wire(w) for w in raw]
+    meta = app.get("metadata") or {}
+    destination = (app.get("spec") or {}).get("destination") or {}
+    target = {
+        "app_name": str(meta.get("name") or ""),
+        "namespace": str(destination.get("namespace") or ""),
+        "server": str(destination.get("server") or ""),
+        "cluster_name": str(destination.get("name") or ""),
+    }
+    if can_sync(windows, manual=manual, now=now, **target):
+        return True
+    if started_at is None or not can_sync(windows, manual=manual, now=started_at, **target):
+        return False
+    relevant = matching_windows(windows, **target)
+    denies = [w for w in active_windows(relevant, now) if w.kind == "deny"]
+    if denies:
+        return all(w.sync_overrun for w in denies)
+    allows = [w for w in relevant if w.kind == "allow"]
+    return bool(allows) and all(w.sync_overrun for w in allows)
+
+
 def build_controller(
     *, settings: Settings, config: ArgoConfig, sessions: sessionmaker[Session], secret_box: SecretBox
 ) -> tuple[ApplicationController, ClusterProvider, EmbeddedCluster | None]:
@@ -182,6 +217,7 @@ def build_controller(
         workers=settings.controller_workers,
         wave_delay=settings.sync_wave_delay_seconds,
         poll_interval=settings.controller_poll_seconds,
+        sync_windows=_sync_window_gate,
     )
     return controller, provider, embedded
 

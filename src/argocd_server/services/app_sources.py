@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import yaml
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -74,7 +75,9 @@ def _source_by_index_and_version(
             )
         entry = next((h for h in history if h.get("id", 0) == version_id), None)
         if entry is None:
-            raise ArgoError(f"error getting source by version ID: revision history not found for version ID {version_id}")
+            raise ArgoError(
+                f"error getting source by version ID: revision history not found for version ID {version_id}"
+            )
         sources = [dict(s) for s in entry.get("sources") or []] or [dict(entry.get("source") or {})]
     index = source_index or 0
     if index < 0 or index >= len(sources):
@@ -248,7 +251,7 @@ class ApplicationSourceService(ApplicationService):
         chart_dir = renderer.helm_repos.chart_dir(url, creds, chart=chart, version=revision)
         try:
             meta = load_yaml((chart_dir / "Chart.yaml").read_text())
-        except (OSError, ValueError) as exc:
+        except (OSError, yaml.YAMLError) as exc:
             raise SourceError(f"failed to read Chart.yaml of chart '{chart}' version '{revision}'") from exc
         meta = meta if isinstance(meta, Mapping) else {}
         details = ChartDetails(

@@ -30,7 +30,11 @@ def repository_service(db: DbSession, state: StateDep, access: AccessDep) -> Rep
         access=access,
         box=state.secret_box,
         hydrator_enabled=False,
-        connections=connection_states_for(renderer) if renderer is not None else None,
+        connections=(
+            connection_states_for(renderer)
+            if renderer is not None and state.settings.repository_connection_checks
+            else None
+        ),
     )
 
 

@@ -11,6 +11,10 @@ strategies: client-side apply with the last-applied annotation (default), server
 the hook finalizer, which is removed when they complete; HookSucceeded/HookFailed deletions happen when the whole
 operation ends. The dry run is upstream's client-side one: REST mapping and scope checks, no server round trip.
 
+The deletion helpers at the end serve the controller's cascade deletion (``controller/appcontroller.go``
+``finalizeApplicationDeletion``): deleting one wave of objects with a propagation policy, and running an app's
+PostDelete hooks (create the missing ones, report their aggregated phase, clean them up by delete policy).
+
 Because all state lives in the results the caller persists, a step can be re-run by a new process after a crash
 and continues where the last one stopped. Boundary: uses ``kube`` for I/O; health is injected as a callable so this
 module stays independent of ``engine.health``.
@@ -39,17 +43,22 @@ from argocd_server.engine.sync.plan import (
     SyncPhase,
     SyncPlan,
     SyncTask,
+    delete_policies_of,
 )
 from argocd_server.errors import AlreadyExists, ArgoError, NotFound
 from argocd_server.kube import GroupVersionKind, PatchType, ResourceClient
 
 __all__ = [
     "FIELD_MANAGER",
+    "DeletionHooksOutcome",
     "HealthFn",
     "StepContext",
     "StepOutcome",
     "SyncExecutor",
+    "cleanup_deletion_hooks",
+    "delete_objects",
     "result_key_of",
+    "run_deletion_hooks",
 ]
 
 FIELD_MANAGER = "argocd-controller"
@@ -614,3 +623,90 @@ class SyncExecutor:
         if errors:
             return StepOutcome(OperationPhase.ERROR, "Operation termination had errors", results.dump())
         return StepOutcome(OperationPhase.FAILED, "Operation terminated", results.dump())
+
+
+# --- deletion -----------------------------------------------------------------------------------------------------
+
+
+def _object_label(obj: Mapping[str, Any]) -> str:
+    key = ResourceKey.from_object(obj)
+    return f"{key.kind}/{key.namespace}/{key.name}" if key.namespace else f"{key.kind}/{key.name}"
+
+
+def delete_objects(resources: ResourceClient, objects: Iterable[KubeObject], *, propagation: str) -> list[str]:
+    """Delete every object with ``propagation`` (``foreground``/``background``); the failures' messages.
+
+    An object that is already gone counts as deleted, so a step interrupted half way can simply be run again.
+    """
+    errors: list[str] = []
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        try:
+            resources.delete(
+                GroupVersionKind.of(obj),
+                str(metadata.get("name") or ""),
+                namespace=str(metadata.get("namespace") or "") or None,
+                propagation_policy=propagation,
+            )
+        except NotFound:
+            continue
+        except ArgoError as exc:
+            errors.append(f"failed to delete {_object_label(obj)}: {exc.message}")
+    return errors
+
+
+@dataclass(frozen=True)
+class DeletionHooksOutcome:
+    """Where an app's PostDelete (or PreDelete) hooks stand after one step."""
+
+    phase: OperationPhase
+    """RUNNING while any hook is unfinished, FAILED when one is Degraded, else SUCCEEDED."""
+    message: str = ""
+
+
+def run_deletion_hooks(
+    resources: ResourceClient,
+    hooks: Sequence[KubeObject],
+    *,
+    live: Callable[[KubeObject], KubeObject | None],
+    health: HealthFn,
+) -> DeletionHooksOutcome:
+    """Create the hooks not yet in the cluster and aggregate the health of those that are.
+
+    ``live`` looks the hook up (the cluster cache); a hook the cache has not seen yet is created, and one that
+    already exists (the cache lagging behind our own create) is simply waited for. A kind no health check knows
+    is complete as soon as it exists, as for sync hooks.
+    """
+    failures: list[str] = []
+    running = False
+    for hook in hooks:
+        current = live(hook)
+        if current is None:
+            try:
+                resources.create(hook)
+            except AlreadyExists:
+                pass
+            except ArgoError as exc:
+                failures.append(f"failed to create hook {_object_label(hook)}: {exc.message}")
+                continue
+            running = True
+            continue
+        assessed = health(current)
+        if assessed is None or assessed[0] == "Healthy":
+            continue
+        if assessed[0] == "Degraded":
+            failures.append(f"hook {_object_label(hook)} failed: {assessed[1]}".rstrip(": "))
+        else:
+            running = True
+    if failures:
+        return DeletionHooksOutcome(OperationPhase.FAILED, "; ".join(failures))
+    if running:
+        return DeletionHooksOutcome(OperationPhase.RUNNING, "waiting for post-delete hooks to complete")
+    return DeletionHooksOutcome(OperationPhase.SUCCEEDED)
+
+
+def cleanup_deletion_hooks(resources: ResourceClient, hooks: Sequence[KubeObject], *, succeeded: bool) -> list[str]:
+    """Delete the hooks whose delete policy matches the outcome (HookSucceeded or HookFailed); errors."""
+    wanted = HookDeletePolicy.HOOK_SUCCEEDED if succeeded else HookDeletePolicy.HOOK_FAILED
+    doomed = [hook for hook in hooks if wanted in delete_policies_of(hook)]
+    return delete_objects(resources, doomed, propagation="Background")
