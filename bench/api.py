@@ -111,7 +111,9 @@ def run(database_url: str, apps: int, rounds: int) -> None:
             with concurrent.futures.ThreadPoolExecutor(8) as pool, httpx.Client(base_url=url, timeout=60) as seeder:
                 list(
                     pool.map(
-                        lambda i: seeder.post("/api/v1/applications?validate=false", json=_app(i), headers=auth).raise_for_status(),
+                        lambda i: seeder.post(
+                            "/api/v1/applications?validate=false", json=_app(i), headers=auth
+                        ).raise_for_status(),
                         range(apps),
                     )
                 )
@@ -161,7 +163,9 @@ def run(database_url: str, apps: int, rounds: int) -> None:
                 body = _app(r)
                 body["spec"]["source"]["path"] = f"changed/{r}"  # type: ignore[index]
                 results["update"].append(
-                    _timed(client, "PUT", f"/api/v1/applications/app-{r:05d}?validate=false", json=body, headers=auth)[0]
+                    _timed(client, "PUT", f"/api/v1/applications/app-{r:05d}?validate=false", json=body, headers=auth)[
+                        0
+                    ]
                 )
                 results["floor: stored JSON joined"].append(_floor(database_url))
             size = len(client.get("/api/v1/applications", headers=auth).content)

@@ -8,10 +8,10 @@ from pathlib import Path
 import jwt as pyjwt
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import ADMIN_PASSWORD, SettingsFactory, bearer, login
-from tests.support.configmaps import write_configmaps
 
 from argocd_server.main import create_app
+from tests.conftest import ADMIN_PASSWORD, SettingsFactory, bearer, login
+from tests.support.configmaps import write_configmaps
 
 ALICE_PASSWORD = "alice-password-1"
 

@@ -7,10 +7,10 @@ import stat
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from tests.conftest import SettingsFactory, bearer, login
 
 from argocd_server.db.models import AccountSecretRow, ServerSecretRow
 from argocd_server.main import create_app
+from tests.conftest import SettingsFactory, bearer, login
 
 
 def test_initial_admin_password_file(make_settings: SettingsFactory, database_url: str) -> None:

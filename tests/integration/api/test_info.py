@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from tests.conftest import SettingsFactory, bearer, login
-from tests.support.configmaps import write_configmaps
 
 from argocd_server.main import create_app
+from tests.conftest import SettingsFactory, bearer, login
+from tests.support.configmaps import write_configmaps
 
 FULL_VERSION_KEYS = {
     "Version",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import jwt as pyjwt
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import ADMIN_PASSWORD, SettingsFactory, bearer, login
 
 from argocd_server.api.cookies import token_cookie_lines
 from argocd_server.main import create_app
+from tests.conftest import ADMIN_PASSWORD, SettingsFactory, bearer, login
 
 
 def _error(response: object) -> dict[str, object]:

@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from tests.conftest import SettingsFactory, bearer, login
-from tests.support.configmaps import write_configmaps
 
 from argocd_server.db.models import AccountSecretRow
 from argocd_server.main import create_app
+from tests.conftest import SettingsFactory, bearer, login
+from tests.support.configmaps import write_configmaps
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/json; charset=utf-8", "application/xml"])
