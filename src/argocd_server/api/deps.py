@@ -159,6 +159,14 @@ def query_bool(name: str, value: str | None, *, default: bool = False) -> bool:
     raise InvalidArgument(f'parsing field "{name}": strconv.ParseBool: parsing "{value}": invalid syntax')
 
 
+def one_project(request: Request) -> str:
+    """The single ``projects``/``project`` query value single-app reads accept (upstream refuses several)."""
+    projects = request.query_params.getlist("projects") or request.query_params.getlist("project")
+    if len(projects) > 1:
+        raise InvalidArgument("multiple projects specified - the get endpoint accepts either zero or one project")
+    return projects[0] if projects else ""
+
+
 def body_str(body: dict[str, Any], key: str, *, message: str) -> str:
     value = body.get(key)
     if value is None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep
 from argocd_server.api.responses import EMPTY, json_response
-from argocd_server.errors import InvalidArgument
 from argocd_server.services.app_operations import ApplicationOperationsService
 
 router = APIRouter(prefix="/api/v1/applications")
@@ -28,27 +27,6 @@ def operations_service(db: DbSession, state: StateDep, access: AccessDep) -> App
 
 
 OperationsServiceDep = Annotated[ApplicationOperationsService, Depends(operations_service)]
-
-
-def _one_project(request: Request) -> str:
-    projects = request.query_params.getlist("projects") or request.query_params.getlist("project")
-    if len(projects) > 1:
-        raise InvalidArgument("multiple projects specified - the get endpoint accepts either zero or one project")
-    return projects[0] if projects else ""
-
-
-# Registered before the CRUD router's Get (same path): it serves every Get and only differs when ``refresh`` is set.
-@router.get("/{name}", include_in_schema=False)
-def get_application_refreshed(
-    name: str,
-    request: Request,
-    svc: OperationsServiceDep,
-    refresh: str = "",
-    app_namespace: Annotated[str, Query(alias="appNamespace")] = "",
-) -> Response:
-    return json_response(
-        svc.get_refreshed(name, refresh=refresh, app_namespace=app_namespace, project=_one_project(request))
-    )
 
 
 @router.post("/{name}/sync", operation_id="ApplicationService_Sync")

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_str, query_bool
+from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_str, one_project, query_bool
 from argocd_server.api.responses import EMPTY, json_response
-from argocd_server.errors import InvalidArgument
+from argocd_server.api.routers.application_ops import OperationsServiceDep
 from argocd_server.services.applications import ApplicationService
 
 router = APIRouter(prefix="/api/v1/applications")
@@ -30,13 +30,6 @@ def application_service(db: DbSession, state: StateDep, access: AccessDep) -> Ap
 
 
 ApplicationServiceDep = Annotated[ApplicationService, Depends(application_service)]
-
-
-def _one_project(request: Request) -> str:
-    projects = request.query_params.getlist("projects") or request.query_params.getlist("project")
-    if len(projects) > 1:
-        raise InvalidArgument("multiple projects specified - the get endpoint accepts either zero or one project")
-    return projects[0] if projects else ""
 
 
 @router.get("", operation_id="ApplicationService_List")
@@ -73,10 +66,14 @@ def create_application(
 def get_application(
     name: str,
     request: Request,
-    svc: ApplicationServiceDep,
+    svc: OperationsServiceDep,
+    refresh: str = "",
     app_namespace: Annotated[str, Query(alias="appNamespace")] = "",
 ) -> Response:
-    return json_response(svc.get(name, app_namespace=app_namespace, project=_one_project(request)))
+    """Get; with ``refresh`` (normal|hard) the controller compares first and the fresh app is returned."""
+    return json_response(
+        svc.get_refreshed(name, refresh=refresh, app_namespace=app_namespace, project=one_project(request))
+    )
 
 
 @router.put("/{application_metadata_name}", operation_id="ApplicationService_Update")
