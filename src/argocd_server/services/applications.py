@@ -394,27 +394,34 @@ class ApplicationService:
         except InvalidArgument as exc:
             raise ArgoError(f"error parsing the selector: {exc.message}") from None
         namespaces = [app_namespace] if app_namespace else None
-        rows = self._store.list_rows(
+        rows = self._store.list_docs(
             namespaces=namespaces, projects=projects, name=name, repo=repo, with_labels=not parsed.empty
         )
         self._session.rollback()
-        version = 0
-        items: list[bytes] = []
+        # The resourceVersion covers every matching row, including those filtered out below.
+        version = max((row[3] for row in rows), default=0)
+        # Few distinct namespaces and projects across thousands of rows: each is judged once.
+        enabled: dict[str, bool] = {}
+        docs: list[str] = []
+        objects: list[str] = []
         for row in rows:
-            row_ns, row_name, row_project, row_version, doc = row[:5]
-            version = max(version, row_version)
-            if not self._namespace_enabled(row_ns):
+            row_ns = row[0]
+            ok = enabled.get(row_ns)
+            if ok is None:
+                ok = enabled[row_ns] = self._namespace_enabled(row_ns)
+            if not ok:
                 continue
-            if not parsed.empty and not parsed.matches(row[5]):
+            if not parsed.empty and not parsed.matches(orjson.loads(row[5]) if row[5] else None):
                 continue
-            if not self._access.allowed("applications", "get", self._rbac_name(row_project, row_ns, row_name)):
-                continue
-            if fields:
-                items.append(orjson.dumps(_select_fields(orjson.loads(doc), fields)))
-            else:
-                items.append(doc.encode())
+            docs.append(row[4])
+            objects.append(self._rbac_name(row[2], row_ns, row[1]))
+        allowed = self._access.allowed_many("applications", "get", objects)
+        visible = [doc for doc, ok in zip(docs, allowed, strict=True) if ok]
         head = b'{"metadata":{"resourceVersion":"%d"},"items":[' % version
-        return head + b",".join(items) + b"]}"
+        if fields:
+            return head + b",".join(orjson.dumps(_select_fields(orjson.loads(doc), fields)) for doc in visible) + b"]}"
+        # One encode of the joined text instead of one per document.
+        return head + ",".join(visible).encode() + b"]}"
 
     def get(self, name: str, *, app_namespace: str = "", project: str = "") -> bytes:
         row = self._lookup(name, app_namespace=app_namespace, project=project)
@@ -432,6 +439,10 @@ class ApplicationService:
             raise ArgoError(f"namespace '{namespace}' is not permitted")
         app.pop("operation", None)
         app["status"] = to_wire(Application()).get("status", {})
+        if not self._session.in_transaction():
+            # Validation may have ended the transaction (manifest generation); the check-then-insert that follows
+            # must hold SQLite's write lock from its first read (see db.engine.for_writing).
+            for_writing(self._session)
         existing = self._store.get(namespace, name)
         if existing is None:
             created = utcnow()
