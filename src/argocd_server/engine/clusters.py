@@ -78,6 +78,9 @@ class ClusterProvider:
     def close(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def invalidate(self, server: str) -> None:
+        """Forget the connection to ``server`` so the next :meth:`get` reconnects with its current credentials."""
+
 
 class KubeClusterProvider(ClusterProvider):
     """Lazily connects to destination servers and keeps one :class:`ClusterCache` per server."""
@@ -138,6 +141,29 @@ class KubeClusterProvider(ClusterProvider):
         if not handle.cache.wait_ready(self._ready_timeout):
             raise Unavailable(f"cluster {server} cache did not become ready in {self._ready_timeout:g}s")
         return handle
+
+    def invalidate(self, server: str) -> None:
+        """Stop ``server``'s cache and drop its handle and clients; the next :meth:`get` reconnects.
+
+        Credentials are read only when a handle is built, so after a cluster's secret changed (update, token
+        rotation, deletion) the old handle would keep using the old token until the process restarts.
+        """
+        server = server.rstrip("/")
+        with self._lock:
+            build_lock = self._building.setdefault(server, threading.Lock())
+        # Waits for a connection being built right now: it may have read the old credentials.
+        with build_lock, self._lock:
+            handle = self._handles.pop(server, None)
+        self._factory.invalidate(server)
+        if handle is None:
+            return
+        # The in-cluster simulator's client is not the factory's; closing twice is harmless.
+        handle.client.close()
+        try:
+            handle.cache.stop()
+        except ArgoError:
+            log.debug("stopping the cache of %s failed", server)
+        log.info("cluster %s: connection dropped, the next use reconnects", server)
 
     def close(self) -> None:
         with self._lock:

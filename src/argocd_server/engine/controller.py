@@ -50,7 +50,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from argocd_server.config import ArgoConfig
-from argocd_server.db.engine import read_only
+from argocd_server.db.engine import for_writing, read_only
 from argocd_server.db.models import EventRow
 from argocd_server.db.stores.applications import ApplicationStore
 from argocd_server.db.stores.clusters import ClusterStore
@@ -102,7 +102,7 @@ from argocd_server.engine.tracking import (
 )
 from argocd_server.errors import ArgoError
 from argocd_server.kube import KUBERNETES_DEFAULT_SVC, ObjectKey
-from argocd_server.kube.cache import CacheEvent, Subscription
+from argocd_server.kube.cache import CacheEvent, ClusterCache, Subscription
 from argocd_server.schemas.common import Event, EventSource, ObjectMeta, ObjectReference, to_wire_json
 
 __all__ = [
@@ -405,7 +405,7 @@ class ApplicationController:
         self._running = False
         self._random = random.Random()  # noqa: S311 - jitter, not security
         self._instances: dict[str, AppKey] = {}
-        self._subscriptions: dict[str, Subscription] = {}
+        self._subscriptions: dict[str, tuple[ClusterCache, Subscription]] = {}
         self._next_event_prune = 0.0
 
     # --- lifecycle ---
@@ -442,7 +442,7 @@ class ApplicationController:
         with self._memo_lock:
             subscriptions = list(self._subscriptions.values())
             self._subscriptions.clear()
-        for subscription in subscriptions:
+        for _cache, subscription in subscriptions:
             subscription.cancel()
         self._running = False
 
@@ -508,7 +508,7 @@ class ApplicationController:
         """Drop events older than ``event_ttl_seconds`` (Kubernetes keeps them an hour by default)."""
         cutoff = self.clock() - timedelta(seconds=self.event_ttl_seconds)
         with self.sessions() as session:
-            removed = EventStore(session).prune(cutoff)
+            removed = EventStore(for_writing(session)).prune(cutoff)
             session.commit()
         return removed
 
@@ -568,7 +568,8 @@ class ApplicationController:
         """Re-read, apply ``mutate`` (None = nothing to write) and compare-and-swap; retried on conflicts."""
         for _ in range(_MAX_CONFLICTS):
             with self.sessions() as session:
-                store = ApplicationStore(session)
+                # Writer from the first statement: SQLite cannot upgrade a read snapshot another writer moved past.
+                store = ApplicationStore(for_writing(session))
                 row = store.get(namespace, name)
                 if row is None:
                     return False
@@ -586,7 +587,7 @@ class ApplicationController:
                         continue
                     session.commit()
                 except OperationalError as exc:
-                    # SQLite: a read snapshot another writer moved past cannot be upgraded; same as a conflict.
+                    # SQLite: the write lock was not granted within the busy timeout; retried like a conflict.
                     if "locked" not in str(exc.orig):
                         raise
                     session.rollback()
@@ -642,7 +643,7 @@ class ApplicationController:
         )
         try:
             with self.sessions() as session:
-                EventStore(session).add(row)
+                EventStore(for_writing(session)).add(row)
                 session.commit()
         except OperationalError:
             log.warning("could not record event %s for %s/%s", reason, namespace, name)
@@ -652,9 +653,13 @@ class ApplicationController:
     def _watch(self, handle: ClusterHandle) -> None:
         """Refresh the owning app when a tracked object changes (upstream's managed-resource event handler)."""
         with self._memo_lock:
-            if handle.server in self._subscriptions or not self._running:
+            if not self._running:
                 return
-            self._subscriptions[handle.server] = handle.cache.subscribe(self._on_cache_event)
+            current = self._subscriptions.get(handle.server)
+            # A reconnected cluster (new credentials) has a new cache; the old one cancelled its subscribers on stop.
+            if current is not None and current[0] is handle.cache:
+                return
+            self._subscriptions[handle.server] = (handle.cache, handle.cache.subscribe(self._on_cache_event))
 
     def _on_cache_event(self, event: CacheEvent) -> None:
         app = get_app_name(event.object, method=self.tracking_method, label_key=self.config.app_label_key)
@@ -909,7 +914,9 @@ class ApplicationController:
                 if result.images:
                     summary["images"] = list(result.images)
                 status["summary"] = summary
-                status["reconciledAt"] = _rfc3339(now)
+            # A failed comparison is still a reconcile: clients (``app wait``) wait for reconciledAt to pass the
+            # operation's finishedAt and would hang while Git or the cluster is unreachable.
+            status["reconciledAt"] = _rfc3339(now)
             status["observedAt"] = _rfc3339(now)
             stamp = _rfc3339(now)
             for kind, message in new_conditions:
@@ -1454,7 +1461,7 @@ class ApplicationController:
         """Delete the row of a deleting app that has no finalizer left (what the API server's GC would do)."""
         for _ in range(_MAX_CONFLICTS):
             with self.sessions() as session:
-                store = ApplicationStore(session)
+                store = ApplicationStore(for_writing(session))
                 row = store.get(namespace, name)
                 if row is None:
                     return

@@ -86,7 +86,8 @@ class ClusterInfoRefresher:
         self._handles: dict[str, ClusterHandle] = {}
         """The connection behind each successful probe: its cache statistics are read live by every lookup."""
         self._inflight: dict[str, threading.Event] = {}
-        self._invalidate: set[str] = set()
+        self._stale: set[str] = set()
+        """Servers reconnected while a probe of them ran: that probe describes the dropped connection."""
         self._wanted: dict[str, float] = {}
         """Server -> when a request last asked about it; only these are refreshed periodically."""
         self._stopped = threading.Event()
@@ -144,10 +145,17 @@ class ClusterInfoRefresher:
             return self._schedule_locked(server)
 
     def invalidate(self, server: str) -> threading.Event:
-        """Relist the live-state cache of ``server`` (in the background), then probe it again."""
+        """Drop the connection to ``server`` now and probe it again (in the background) over a new one.
+
+        The connection and its live-state cache are shared with the controller: both reconnect with the credentials
+        stored now (after an update or a token rotation) and the new cache starts with a full list of every kind, as
+        upstream's cache Invalidate followed by EnsureSynced.
+        """
         server = server.rstrip("/")
+        self._clusters.invalidate(server)
         with self._lock:
-            self._invalidate.add(server)
+            self._handles.pop(server, None)
+            self._stale.add(server)
             self._wanted[server] = time.monotonic()
             return self._schedule_locked(server)
 
@@ -157,13 +165,13 @@ class ClusterInfoRefresher:
             self._results[probe.server] = probe
 
     def forget(self, server: str) -> None:
-        """Drop what is known of a deleted cluster."""
+        """Drop what is known of a deleted cluster, and its connection: its credentials are gone too."""
         server = server.rstrip("/")
+        self._clusters.invalidate(server)
         with self._lock:
             self._results.pop(server, None)
             self._handles.pop(server, None)
             self._wanted.pop(server, None)
-            self._invalidate.discard(server)
 
     # --- probing ---
 
@@ -180,39 +188,40 @@ class ClusterInfoRefresher:
         return event
 
     def _probe_thread(self, server: str, event: threading.Event) -> None:
-        try:
-            with self._slots:
-                with self._lock:
-                    invalidate = server in self._invalidate
-                    self._invalidate.discard(server)
-                probe, handle = self._probe(server, invalidate=invalidate)
-        except Exception:  # a probe thread must never die silently with a half-written state
-            log.exception("probing cluster %s failed unexpectedly", server)
-            probe = ClusterProbe(
-                server=server, status=FAILED, message="internal error while probing", attempted_at=_now()
-            )
-            handle = None
-        with self._lock:
-            previous = self._results.get(server)
-            if server in self._wanted or previous is not None:
-                self._results[server] = probe
-                if probe.status == SUCCESSFUL and handle is not None:
-                    self._handles[server] = handle
-                else:
-                    self._handles.pop(server, None)
-            self._inflight.pop(server, None)
+        while True:
+            with self._lock:
+                self._stale.discard(server)
+            try:
+                with self._slots:
+                    probe, handle = self._probe(server)
+            except Exception:  # a probe thread must never die silently with a half-written state
+                log.exception("probing cluster %s failed unexpectedly", server)
+                probe = ClusterProbe(
+                    server=server, status=FAILED, message="internal error while probing", attempted_at=_now()
+                )
+                handle = None
+            with self._lock:
+                if server in self._stale and not self._stopped.is_set():
+                    # Reconnected meanwhile: probe again (same waiters) rather than publish the old connection.
+                    continue
+                previous = self._results.get(server)
+                if server in self._wanted or previous is not None:
+                    self._results[server] = probe
+                    if probe.status == SUCCESSFUL and handle is not None:
+                        self._handles[server] = handle
+                    else:
+                        self._handles.pop(server, None)
+                self._inflight.pop(server, None)
+            break
         event.set()
         self._log_transition(previous, probe)
 
-    def _probe(self, server: str, *, invalidate: bool) -> tuple[ClusterProbe, ClusterHandle | None]:
+    def _probe(self, server: str) -> tuple[ClusterProbe, ClusterHandle | None]:
         attempted = _now()
         try:
             handle = self._clusters.get(server)
         except ArgoError as exc:
             return ClusterProbe(server=server, status=FAILED, message=exc.message, attempted_at=attempted), None
-        if invalidate:
-            # A full relist of every kind, as upstream's cache Invalidate followed by EnsureSynced.
-            handle.cache.invalidate()
         simulated = handle.client.simulated
         status = handle.client.check_connection()
         failure = status.message if status.status != SUCCESSFUL else ""

@@ -466,7 +466,8 @@ class ClusterService:
         self._session.commit()
         log.info("cluster %s updated", row.server)
         if self._info is not None:
-            self._info.refresh(row.server)
+            # The controller's connection was built from the old config: reconnect with the new one.
+            self._info.invalidate(row.server)
         return row.doc.encode()
 
     def delete(self, query: ClusterQuery) -> None:
@@ -557,6 +558,8 @@ class ClusterService:
                 server=server, status="Successful", message="", attempted_at=utcnow(), server_version=version
             )
             self._info.record(probe)
+            # The old token was just revoked: every connection still holding it would now get 401.
+            self._info.invalidate(server)
         log.info("cluster %s: rotated auth (old secret: %s, new secret: %s)", server, claims.secret or "-", secret.name)
 
     def _store_config(self, server: str, *, uid: str, config: ClusterConfig) -> bool:

@@ -360,3 +360,55 @@ def test_rotate_auth_refuses_a_token_naming_no_service_account(api: TestClient, 
         assert response.status_code == 500
         assert response.json()["message"].startswith("failed to parse service account token")
         assert stored_config(api, sim.url)["bearerToken"] == ADMIN_TOKEN
+
+
+def test_after_rotate_auth_the_shared_connection_uses_the_new_token(
+    api: TestClient, admin: dict[str, str], tmp_path: Path
+) -> None:
+    state: AppState = api.app.state.argo  # type: ignore[attr-defined]
+    assert state.clusters is not None
+    assert state.cluster_info is not None
+    with running_kubesim(tokens={ADMIN_TOKEN: None}) as sim, TokenController(sim):
+        sim.create(
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ACCOUNT, "namespace": NAMESPACE}}
+        )
+        old_name = f"{ACCOUNT}-token-first"
+        sim.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": SA_TOKEN_TYPE,
+                "metadata": {
+                    "name": old_name,
+                    "namespace": NAMESPACE,
+                    "annotations": {"kubernetes.io/service-account.name": ACCOUNT},
+                },
+            }
+        )
+        wait_for(
+            lambda: sim.get("v1", "Secret", name=old_name, namespace=NAMESPACE) or {},
+            lambda s: bool((s.get("data") or {}).get("token")),
+        )
+        old_token = secret_token(sim, old_name)
+        wait_for(lambda: {"status": kube_status(sim, old_token)}, lambda r: r["status"] == 200)
+        cluster = {"server": sim.url, "name": "sim", "config": {"bearerToken": old_token}}
+        assert api.post("/api/v1/clusters", json=cluster, headers=admin).status_code == 200
+        # The connection the controller and the cluster info share is built now, with the old token.
+        wait_for(lambda: get_cluster(api, admin, sim.url), lambda c: status_of(c) == "Successful")
+        before = state.clusters.get(sim.url)
+
+        response = api.post(f"/api/v1/clusters/{enc(sim.url)}/rotate-auth", headers=admin)
+        assert response.status_code == 200, response.text
+        wait_for(lambda: {"status": kube_status(sim, old_token)}, lambda r: r["status"] == 401)
+
+        # What the controller gets for this server now: a new connection, authenticated with the new token.
+        handle = state.clusters.get(sim.url)
+        assert handle is not before
+        connection = handle.client.check_connection()
+        assert (connection.status, connection.message) == ("Successful", "")
+        assert handle.reachable() is None
+        assert handle.cache.objects(namespace=NAMESPACE)
+        # A fresh probe by the cluster info goes through the same provider and succeeds as well.
+        assert state.cluster_info.refresh(sim.url).wait(DEADLINE)
+        info = get_cluster(api, admin, sim.url)["info"]["connectionState"]
+        assert info["status"] == "Successful", info

@@ -457,7 +457,10 @@ class SyncExecutor:
         main_tasks = [t for t in plan.tasks if t.phase is not SyncPhase.SYNC_FAIL]
         failed = [t for t in main_tasks if _failed(results.get(t))]
         if failed:
-            return self._sync_fail(plan, results, failed, ctx)
+            # Tasks that already ran (hooks, health-checked resources) and ended badly.
+            return self._sync_fail(
+                plan, results, failed, ctx, "one or more synchronization tasks completed unsuccessfully"
+            )
 
         pending = [t for t in main_tasks if results.get(t) is None or not _phase_of(results.get(t))]
         if not pending:
@@ -469,7 +472,9 @@ class SyncExecutor:
         state, pending_message = self._run_group(plan, group, results, ctx)
         if state == "failed":
             failed = [t for t in main_tasks if _failed(results.get(t))]
-            return self._sync_fail(plan, results, failed, ctx)
+            # The cluster refused a create/apply/prune in this very step: upstream words this differently from
+            # tasks that ran and failed later, and clients match on the text.
+            return self._sync_fail(plan, results, failed, ctx, "one or more objects failed to apply")
         if state == "pending":
             return StepOutcome(OperationPhase.RUNNING, pending_message, results.dump(), self.poll_interval)
         remaining = [t for t in pending if t not in group]
@@ -583,14 +588,14 @@ class SyncExecutor:
                     continue
 
     def _sync_fail(
-        self, plan: SyncPlan, results: _Results, failed: Sequence[SyncTask], ctx: StepContext
+        self, plan: SyncPlan, results: _Results, failed: Sequence[SyncTask], ctx: StepContext, base: str
     ) -> StepOutcome:
         reasons: list[str] = []
         for task in failed:
             message = str((results.get(task) or {}).get("message") or "")
             if message and message not in reasons:
                 reasons.append(message)
-        message = "one or more synchronization tasks completed unsuccessfully"
+        message = base
         if reasons:
             message += ", reason: " + ",".join(reasons)
         self._delete_hooks(plan, results, HookDeletePolicy.HOOK_FAILED)
