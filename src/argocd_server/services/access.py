@@ -6,6 +6,7 @@ the process-wide enforcer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argocd_server.auth.rbac import Enforcer
@@ -28,6 +29,13 @@ class Access:
             return True
         claims = self.principal.rbac if self.principal else None
         return self.enforcer.enforce(claims, resource, action, obj)
+
+    def allowed_many(self, resource: str, action: str, objects: Sequence[str]) -> list[bool]:
+        """``allowed`` for each object, in order; one enforcer pass for a whole list."""
+        if self.auth_disabled:
+            return [True] * len(objects)
+        claims = self.principal.rbac if self.principal else None
+        return self.enforcer.allowed_many(claims, resource, action, objects)
 
     def check(self, resource: str, action: str, obj: str) -> None:
         """PermissionDenied with upstream's detailed text when the caller may not act."""

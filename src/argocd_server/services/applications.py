@@ -400,10 +400,15 @@ class ApplicationService:
         self._session.rollback()
         # The resourceVersion covers every matching row, including those filtered out below.
         version = max((row[3] for row in rows), default=0)
-        # Few distinct namespaces and projects across thousands of rows: each is judged once.
+        # Few distinct namespaces and projects across thousands of rows: each namespace is judged once, and the
+        # loop below runs per row, so it binds what it calls.
         enabled: dict[str, bool] = {}
+        selecting = not parsed.empty
+        matches = parsed.matches
+        rbac_name = self._rbac_name
         docs: list[str] = []
         objects: list[str] = []
+        add_doc, add_object = docs.append, objects.append
         for row in rows:
             row_ns = row[0]
             ok = enabled.get(row_ns)
@@ -411,10 +416,10 @@ class ApplicationService:
                 ok = enabled[row_ns] = self._namespace_enabled(row_ns)
             if not ok:
                 continue
-            if not parsed.empty and not parsed.matches(orjson.loads(row[5]) if row[5] else None):
+            if selecting and not matches(orjson.loads(row[5]) if row[5] else None):
                 continue
-            docs.append(row[4])
-            objects.append(self._rbac_name(row[2], row_ns, row[1]))
+            add_doc(row[4])
+            add_object(rbac_name(row[2], row_ns, row[1]))
         allowed = self._access.allowed_many("applications", "get", objects)
         visible = [doc for doc, ok in zip(docs, allowed, strict=True) if ok]
         head = b'{"metadata":{"resourceVersion":"%d"},"items":[' % version

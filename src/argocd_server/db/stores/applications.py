@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, Text, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationRow
@@ -49,6 +49,41 @@ class ApplicationStore:
         if repo:
             stmt = stmt.where(ApplicationRow.repo_url == repo)
         return self._session.execute(stmt.order_by(ApplicationRow.name, ApplicationRow.namespace)).all()
+
+    def list_docs(
+        self,
+        *,
+        namespaces: Sequence[str] | None = None,
+        projects: Sequence[str] = (),
+        name: str = "",
+        repo: str = "",
+        with_labels: bool = False,
+    ) -> Sequence[Any]:
+        """``list_rows`` as plain tuples, for serving a list: labels come as raw JSON text.
+
+        Executed on the session's connection, so no ORM result processing runs per row; labels are cast to text
+        so the caller decodes them only when a selector needs them (the JSON type would decode every row)."""
+        table = ApplicationRow.__table__
+        columns: list[ColumnElement[Any]] = [
+            table.c.namespace,
+            table.c.name,
+            table.c.project,
+            table.c.resource_version,
+            table.c.doc,
+        ]
+        if with_labels:
+            columns.append(cast(table.c.labels, Text))
+        stmt = select(*columns)
+        if namespaces is not None:
+            stmt = stmt.where(table.c.namespace.in_(namespaces))
+        if projects:
+            stmt = stmt.where(table.c.project.in_(projects))
+        if name:
+            stmt = stmt.where(table.c.name == name)
+        if repo:
+            stmt = stmt.where(table.c.repo_url == repo)
+        stmt = stmt.order_by(table.c.name, table.c.namespace)
+        return self._session.connection().execute(stmt).all()
 
     def add(self, row: ApplicationRow) -> None:
         self._session.add(row)
