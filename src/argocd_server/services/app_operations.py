@@ -49,7 +49,7 @@ from argocd_server.schemas.cluster import ClusterConfig
 from argocd_server.schemas.project import SyncWindow
 from argocd_server.services.access import Access
 from argocd_server.services.applications import ApplicationService, _validation_text
-from argocd_server.services.clusters import _purpose as _cluster_purpose
+from argocd_server.services.clusters import cluster_credentials, secret_purpose
 from argocd_server.services.repositories import resolve_repo_credentials
 from argocd_server.services.syncwindows import active_windows, can_sync, matching_windows
 from argocd_server.settings import Settings
@@ -127,19 +127,8 @@ def _cluster_credentials(sessions: sessionmaker[Session], box: SecretBox, server
         sealed, uid = row.secrets, row.uid
     config = ClusterConfig()
     if sealed:
-        config = ClusterConfig.from_wire_json(box.open(sealed, purpose=_cluster_purpose(uid)))
-    tls = config.tls_client_config
-    return ClusterCredentials(
-        server=server,
-        bearer_token=config.bearer_token or None,
-        username=config.username or None,
-        password=config.password or None,
-        ca_data=tls.ca_data or None,
-        cert_data=tls.cert_data or None,
-        key_data=tls.key_data or None,
-        insecure=tls.insecure,
-        server_name=tls.server_name or None,
-    )
+        config = ClusterConfig.from_wire_json(box.open(sealed, purpose=secret_purpose(uid)))
+    return cluster_credentials(server, config)
 
 
 def _sync_window_gate(

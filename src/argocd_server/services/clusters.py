@@ -327,7 +327,7 @@ class ClusterService:
         cluster = Cluster.from_wire_json(row.doc)
         config = ClusterConfig()
         if row.secrets:
-            config = ClusterConfig.from_wire_json(self._box.open(row.secrets, purpose=_purpose(row.uid)))
+            config = ClusterConfig.from_wire_json(self._box.open(row.secrets, purpose=secret_purpose(row.uid)))
         return cluster.model_copy(update={"config": config})
 
     @staticmethod
@@ -381,7 +381,7 @@ class ClusterService:
                 created_at=utcnow(),
                 doc=to_wire_json(cluster.sanitized()).decode(),
             )
-            row.secrets = self._box.seal(to_wire_json(cluster.config), purpose=_purpose(row.uid))
+            row.secrets = self._box.seal(to_wire_json(cluster.config), purpose=secret_purpose(row.uid))
             self._store.add(row)
             return row
         row.name = cluster.name
@@ -389,7 +389,7 @@ class ClusterService:
         row.labels = dict(cluster.labels)
         row.resource_version += 1
         row.doc = to_wire_json(cluster.sanitized()).decode()
-        row.secrets = self._box.seal(to_wire_json(cluster.config), purpose=_purpose(row.uid))
+        row.secrets = self._box.seal(to_wire_json(cluster.config), purpose=secret_purpose(row.uid))
         self._store.save(row)
         return row
 
@@ -533,14 +533,14 @@ class ClusterService:
         options = ClientOptions(connect_timeout=5.0, read_timeout=30.0)
         stored = False
         try:
-            with ClusterClient(_credentials(server, cluster.config), options=options) as client:
+            with ClusterClient(cluster_credentials(server, cluster.config), options=options) as client:
                 secret = _create_token_secret(client, claims)
                 tls = cluster.config.tls_client_config.model_copy(update={"cert_data": b"", "key_data": b""})
                 # Token authentication from now on: client-certificate material must not linger.
                 config = cluster.config.model_copy(update={"bearer_token": secret.token, "tls_client_config": tls})
                 try:
                     # Test the new token before anything depends on it, as upstream does.
-                    with ClusterClient(_credentials(server, config), options=options) as fresh:
+                    with ClusterClient(cluster_credentials(server, config), options=options) as fresh:
                         version = fresh.server_version().short
                     stored = self._store_config(server, uid=uid, config=config)
                 finally:
@@ -574,7 +574,7 @@ class ClusterService:
         return True
 
 
-def _purpose(uid: str) -> str:
+def secret_purpose(uid: str) -> str:
     # Binds a sealed config to its row: a ciphertext copied into another row does not open.
     return f"cluster-config:{uid}"
 
@@ -616,7 +616,8 @@ def _with_info(doc: bytes, probe: ClusterProbe | None, applications: int) -> byt
     return to_wire_json(cluster.model_copy(update=update))
 
 
-def _credentials(server: str, config: ClusterConfig) -> ClusterCredentials:
+def cluster_credentials(server: str, config: ClusterConfig) -> ClusterCredentials:
+    """The cluster layer's credentials from a stored (opened) cluster config."""
     tls = config.tls_client_config
     return ClusterCredentials(
         server=server,
