@@ -4,8 +4,9 @@ The RBAC object of a set is ``<project>/<name>`` (``<project>/<namespace>/<name>
 namespace) where the project is ``spec.template.spec.project``, empty meaning ``default``. Unlike applications,
 upstream does not hide existence here: a missing set is a 404 and a forbidden one a detailed 403.
 
-Not here yet: generating applications (Generate, and ``status.resources`` of a dry run), the resource tree,
-events and the watch stream; they arrive with the ApplicationSet generators.
+The resource tree and events are in ``services/appset_views.py``, the watch stream in ``services/streams.py``.
+Not built: generating applications (Generate, and ``status.resources`` of a dry run), which needs the
+ApplicationSet generators.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """ApplicationSetService routes (CRUD part): list, create, get, delete.
 
-Generate, ResourceTree, ListResourceEvents and the watch stream are not routed yet: they need the
-ApplicationSet generators.
+ResourceTree and ListResourceEvents are routed in ``applicationset_extra.py``, the watch in ``stream.py``.
+Generate is not routed: it needs the ApplicationSet generators.
 """
 
 from __future__ import annotations
