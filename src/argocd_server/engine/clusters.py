@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from argocd_server.errors import ArgoError, Unavailable
 from argocd_server.kube import (
@@ -69,20 +70,18 @@ class ClusterHandle:
         return problem
 
 
-class ClusterProvider:
+class ClusterProvider(Protocol):
     """The interface the controller depends on."""
 
-    def get(self, server: str) -> ClusterHandle:  # pragma: no cover - interface
-        raise NotImplementedError
+    def get(self, server: str) -> ClusterHandle: ...
 
-    def close(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def close(self) -> None: ...
 
     def invalidate(self, server: str) -> None:
         """Forget the connection to ``server`` so the next :meth:`get` reconnects with its current credentials."""
 
 
-class KubeClusterProvider(ClusterProvider):
+class KubeClusterProvider:
     """Lazily connects to destination servers and keeps one :class:`ClusterCache` per server."""
 
     def __init__(
