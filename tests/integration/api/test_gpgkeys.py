@@ -153,10 +153,16 @@ def test_parser_agrees_with_gpg(tmp_path: Path, algo: str, expected_sub_type: st
         return done.stdout
 
     uid = f"Generated {algo} <{algo}@example.invalid>"
-    gpg("--passphrase", "", "--quick-gen-key", uid, algo, "sign", "never")
-    colons = gpg("--with-colons", "--fingerprint", "--list-keys")
-    fingerprint = next(line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:"))
-    exported = gpg("--armor", "--export", fingerprint)
+    try:
+        gpg("--passphrase", "", "--quick-gen-key", uid, algo, "sign", "never")
+        colons = gpg("--with-colons", "--fingerprint", "--list-keys")
+        fingerprint = next(line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:"))
+        exported = gpg("--armor", "--export", fingerprint)
+    finally:
+        # Key generation starts a gpg-agent daemon for this home; it must not outlive the test.
+        gpgconf = shutil.which("gpgconf")
+        if gpgconf:
+            subprocess.run([gpgconf, "--kill", "gpg-agent"], env=env, capture_output=True, timeout=30, check=False)
 
     (key,) = parse_public_keys(exported)
     assert key.fingerprint == fingerprint
