@@ -7,7 +7,6 @@ RBAC policy, reconciliation timeout, resource customizations, ``server.*`` param
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,35 +14,11 @@ from typing import Any
 
 import yaml
 
-from argocd_server.errors import InvalidArgument
+from argocd_server.engine.durations import parse_go_duration
 from argocd_server.settings import Settings
 
 DEFAULT_PASSWORD_PATTERN = "^.{8,32}$"  # noqa: S105 - a policy, not a password
 DEFAULT_SESSION_SECONDS = 24 * 3600
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration string such as ``24h``, ``1h30m`` or ``90s`` (a bare number is seconds)."""
-    value = text.strip()
-    if not value:
-        raise InvalidArgument("empty duration")
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value)
-    sign = -1.0 if value.startswith("-") else 1.0
-    body = value.lstrip("+-")
-    pos = 0
-    total = 0.0
-    for match in _DURATION_PART.finditer(body):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos != len(body) or pos == 0:
-        raise InvalidArgument(f'time: invalid duration "{text}"')
-    return sign * total
 
 
 @dataclass(frozen=True)

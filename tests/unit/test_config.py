@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from argocd_server.config import apply_cmd_params, build_config, parse_go_duration, read_configmaps
+from argocd_server.config import apply_cmd_params, build_config, read_configmaps
+from argocd_server.engine.durations import parse_go_duration
 from argocd_server.errors import InvalidArgument
 from argocd_server.settings import Settings
 from tests.support.configmaps import write_configmaps

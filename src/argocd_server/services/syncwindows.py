@@ -20,7 +20,7 @@ from croniter import croniter
 from croniter.croniter import CroniterError
 
 from argocd_server.auth.rbac import glob_match
-from argocd_server.config import parse_go_duration
+from argocd_server.engine.durations import parse_go_duration
 from argocd_server.errors import ArgoError, InvalidArgument
 from argocd_server.schemas.project import SyncWindow
 
