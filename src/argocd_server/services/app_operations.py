@@ -116,6 +116,8 @@ def _repo_credentials(
         no_proxy=str(found.get("noProxy") or ""),
         enable_lfs=bool(found.get("enableLfs")),
         force_http_basic_auth=bool(found.get("forceHttpBasicAuth")),
+        enable_oci=bool(found.get("enableOCI")),
+        insecure_oci_force_http=bool(found.get("insecureOCIForceHttp")),
     )
 
 

@@ -1,12 +1,14 @@
 """ApplicationService operations that read an application's sources (upstream ``server/application/application.go``):
-GetManifests, RevisionMetadata and RevisionChartDetails.
+GetManifests, RevisionMetadata, RevisionChartDetails and GetOCIMetadata.
 
-All three find the app with the existence-hiding lookup (``applications get``), read what they need, end the
+All four find the app with the existence-hiding lookup (``applications get``), read what they need, end the
 transaction, and only then call the sources layer (the in-process stand-in for upstream's repo server). GetManifests
 answers what the repo server would: every object of every source with tracking metadata set (annotation or label as
 configured; CRDs untouched) and core Secret data masked; like upstream it fills only ``manifests``. Source lookups by
 ``sourceIndex``/``versionId`` follow upstream's getAppSourceBySourceIndexAndVersionId; their failures are plain errors
-there and hence Unknown/500 here.
+there and hence Unknown/500 here. GetOCIMetadata reads the ``org.opencontainers.image.*`` annotations of the
+manifest at the revision (a digest or tag of an OCI source, a chart version of a Helm OCI chart); a source that is
+not in an OCI registry fails as upstream's OCI client does, with a plain error.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from argocd_server.services.access import Access
 from argocd_server.services.app_manifests import app_sources, render_request
 from argocd_server.services.applications import ApplicationService
 
-__all__ = ["ApplicationSourceService", "ChartDetails", "ManifestResponse"]
+__all__ = ["ApplicationSourceService", "ChartDetails", "ManifestResponse", "OCIMetadata"]
 
 _COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 DEFAULT_LABEL_KEY = "app.kubernetes.io/instance"
@@ -60,6 +62,18 @@ class ChartDetails(ArgoModel):
     description: str = ""
     home: str = ""
     maintainers: list[str] = Field(default_factory=list)
+
+
+class OCIMetadata(ArgoModel):
+    """``v1alpha1.OCIMetadata``: what the UI shows about an OCI revision."""
+
+    created_at: str = ""
+    authors: str = ""
+    image_url: str = ""
+    docs_url: str = ""
+    source_url: str = ""
+    version: str = ""
+    description: str = ""
 
 
 def _source_by_index_and_version(
@@ -248,7 +262,7 @@ class ApplicationSourceService(ApplicationService):
         url = str(source.get("repoURL") or "")
         creds = self._credentials(url, str(doc["spec"].get("project") or "default"), kind=RepoType.HELM)
         renderer = self._sources_layer()
-        chart_dir = renderer.helm_repos.chart_dir(url, creds, chart=chart, version=revision)
+        chart_dir = renderer.chart_dir(url, creds, chart=chart, version=revision)
         try:
             meta = load_yaml((chart_dir / "Chart.yaml").read_text())
         except (OSError, yaml.YAMLError) as exc:
@@ -260,3 +274,29 @@ class ApplicationSourceService(ApplicationService):
             maintainers=[_maintainer(m) for m in meta.get("maintainers") or []],
         )
         return to_wire(details)
+
+    def oci_metadata(
+        self,
+        name: str,
+        revision: str,
+        *,
+        app_namespace: str = "",
+        project: str = "",
+        source_index: int | None = None,
+        version_id: int | None = None,
+    ) -> dict[str, Any]:
+        doc, _ = self._app(name, app_namespace=app_namespace, project=project)
+        source = _source_by_index_and_version(doc, source_index=source_index, version_id=version_id)
+        url = str(source.get("repoURL") or "")
+        creds = self._credentials(url, str(doc["spec"].get("project") or "default"))
+        meta = self._sources_layer().oci_metadata(source, credentials=creds, revision=revision)
+        response = OCIMetadata(
+            created_at=meta.created_at,
+            authors=meta.authors,
+            image_url=meta.image_url,
+            docs_url=meta.docs_url,
+            source_url=meta.source_url,
+            version=meta.version,
+            description=meta.description,
+        )
+        return to_wire(response)

@@ -1,11 +1,12 @@
 """RepositoryService operations that read a repository's content (upstream ``server/repository/repository.go``):
-ListRefs, ListApps, GetAppDetails, GetHelmCharts and ValidateAccess.
+ListRefs, ListOCITags, ListApps, GetAppDetails, GetHelmCharts and ValidateAccess.
 
 Like upstream's ``getRepo``, the repository need not be registered: an unknown URL is read anonymously or with a
 matching credential template, and RBAC names it by URL (prefixed by the project of a registered project-scoped
 repository). Every method does its database reads and RBAC first, ends the transaction, and only then runs git or
 Helm through the sources layer. Errors from the sources layer are ArgoErrors with redacted messages; connectivity
-failures are scrubbed once more of the credentials used. ListOCITags is not offered: the sources layer has no OCI.
+failures are scrubbed once more of the credentials used. ListOCITags answers the registry's tags in the registry's
+order, Helm's ``_`` turned back into ``+`` as upstream does.
 """
 
 from __future__ import annotations
@@ -189,6 +190,13 @@ class RepoSourceService:
         self._session.rollback()
         refs = self._sources().list_refs(creds, force=force)
         return to_wire(Refs(branches=list(refs.branches), tags=list(refs.tags)))
+
+    def list_oci_tags(self, url: str, *, app_project: str = "", force: bool = False) -> dict[str, Any]:
+        """Tags of an OCI repository (upstream ListOCITags); ``force`` skips the tag list cache."""
+        creds, _ = self._repo(url, app_project=app_project)
+        self._session.rollback()
+        tags = self._sources().oci_tags(creds, force=force)
+        return to_wire(Refs(tags=list(tags)))
 
     def helm_charts(self, url: str, *, app_project: str = "") -> dict[str, Any]:
         creds, _ = self._repo(url, app_project=app_project)

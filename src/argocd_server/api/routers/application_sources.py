@@ -1,4 +1,5 @@
-"""ApplicationService routes that read an application's sources: manifests, revision metadata, chart details."""
+"""ApplicationService routes that read an application's sources: manifests, revision metadata, chart details, OCI
+metadata."""
 
 from __future__ import annotations
 
@@ -106,3 +107,24 @@ def get_application_revision_chart_details(
         version_id=_optional_int("versionId", version_id),
     )
     return json_response(details)
+
+
+@router.get("/{name}/revisions/{revision}/ocimetadata", operation_id="ApplicationService_GetOCIMetadata")
+def get_application_oci_metadata(
+    name: str,
+    revision: str,
+    svc: ApplicationSourceServiceDep,
+    app_namespace: Annotated[str, Query(alias="appNamespace")] = "",
+    project: str = "",
+    source_index: Annotated[str | None, Query(alias="sourceIndex")] = None,
+    version_id: Annotated[str | None, Query(alias="versionId")] = None,
+) -> Response:
+    metadata = svc.oci_metadata(
+        name,
+        revision,
+        app_namespace=app_namespace,
+        project=project,
+        source_index=_optional_int("sourceIndex", source_index),
+        version_id=_optional_int("versionId", version_id),
+    )
+    return json_response(metadata)

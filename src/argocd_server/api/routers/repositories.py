@@ -1,9 +1,8 @@
 """RepositoryService routes: ``/api/v1/repositories`` and the hydrator-gated ``/api/v1/write-repositories``.
 
 Repository URLs arrive percent-encoded in the path; the ``:path`` converter keeps the decoded ``/`` inside one
-parameter. The content routes (refs, apps, app details, Helm charts, validate) are registered before the catch-all
-``{repo:path}`` routes, which would otherwise capture ``.../refs`` as part of the URL. OCI tags are not served: the
-sources layer has no OCI support.
+parameter. The content routes (refs, OCI tags, apps, app details, Helm charts, validate) are registered before the
+catch-all ``{repo:path}`` routes, which would otherwise capture ``.../refs`` as part of the URL.
 """
 
 from __future__ import annotations
@@ -114,6 +113,18 @@ def list_repository_refs(
     forceRefresh: str | None = None,
 ) -> Response:
     return json_response(svc.list_refs(repo, app_project=appProject, force=query_bool("forceRefresh", forceRefresh)))
+
+
+@router.get("/repositories/{repo:path}/oci-tags", operation_id="RepositoryService_ListOCITags")
+def list_repository_oci_tags(
+    repo: str,
+    svc: RepoSourceServiceDep,
+    appProject: str = "",
+    forceRefresh: str | None = None,
+) -> Response:
+    return json_response(
+        svc.list_oci_tags(repo, app_project=appProject, force=query_bool("forceRefresh", forceRefresh))
+    )
 
 
 @router.get("/repositories/{repo:path}/apps", operation_id="RepositoryService_ListApps")

@@ -46,6 +46,27 @@ class ChartIndex:
     fetched_at: float
 
 
+def repository_http_client(creds: RepoCredentials | None, scratch: Path, *, timeout: float) -> httpx.Client:
+    """An HTTP client for a Helm or OCI repository: its TLS client certificate (written into ``scratch``, private
+    from the first byte), its ``insecure`` and ``proxy`` settings, and nothing of the server's own environment."""
+    cert: tuple[str, str] | None = None
+    if creds is not None and creds.tls_client_cert_data and creds.tls_client_cert_key:
+        cert_file, key_file = scratch / "client.crt", scratch / "client.key"
+        for path, text in ((cert_file, creds.tls_client_cert_data), (key_file, creds.tls_client_cert_key)):
+            path.touch(mode=0o600)
+            path.write_text(text)
+        cert = (str(cert_file), str(key_file))
+    # trust_env=False: the server's own proxy and netrc settings are not the repository's.
+    return httpx.Client(
+        timeout=timeout,
+        verify=not (creds is not None and creds.insecure),
+        cert=cert,
+        proxy=creds.proxy if creds is not None and creds.proxy else None,
+        trust_env=False,
+        follow_redirects=True,
+    )
+
+
 class HelmRepositories:
     """Index and chart caches for Helm repositories, shared by every render."""
 
@@ -63,23 +84,7 @@ class HelmRepositories:
             return self._locks.setdefault(key, threading.Lock())
 
     def _client(self, creds: RepoCredentials | None, scratch: Path) -> httpx.Client:
-        cert: tuple[str, str] | None = None
-        if creds is not None and creds.tls_client_cert_data and creds.tls_client_cert_key:
-            cert_file, key_file = scratch / "client.crt", scratch / "client.key"
-            cert_file.write_text(creds.tls_client_cert_data)
-            key_file.write_text(creds.tls_client_cert_key)
-            cert_file.chmod(0o600)
-            key_file.chmod(0o600)
-            cert = (str(cert_file), str(key_file))
-        # trust_env=False: the server's own proxy/netrc settings are not the repository's.
-        return httpx.Client(
-            timeout=self._settings.git_request_timeout,
-            verify=not (creds is not None and creds.insecure),
-            cert=cert,
-            proxy=creds.proxy if creds is not None and creds.proxy else None,
-            trust_env=False,
-            follow_redirects=True,
-        )
+        return repository_http_client(creds, scratch, timeout=self._settings.git_request_timeout)
 
     def _get(self, url: str, creds: RepoCredentials | None, *, send_auth: bool, dest: Path | None = None) -> bytes:
         redact = Redactor(creds.secrets() if creds else ())

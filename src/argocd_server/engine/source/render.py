@@ -2,10 +2,16 @@
 manifest cache.
 
 This is upstream's repo server (``reposerver/repository``) as a library. :class:`SourceRenderer`
-owns the git mirrors, the Helm repository caches and an LRU manifest cache keyed by repository,
-resolved revision and every rendering parameter; it is thread-safe and meant to be built once per
-process and shared. It never touches the database or the API layer; callers pass plain
-``ApplicationSource`` dicts and resolved credentials.
+owns the git mirrors, the Helm repository caches, the OCI artifact cache and an LRU manifest cache
+keyed by repository, resolved revision and every rendering parameter; it is thread-safe and meant to
+be built once per process and shared. It never touches the database or the API layer; callers pass
+plain ``ApplicationSource`` dicts and resolved credentials.
+
+Where a source comes from: an ``oci://`` ``repoURL`` without ``chart`` is an OCI artifact, resolved
+to a digest, pulled and rendered at ``path`` inside it like a checkout; a ``chart`` from an OCI
+registry (an ``oci://`` or scheme-less URL, or a repository registered as OCI or with ``enableOCI``)
+is the artifact ``<repoURL>/<chart>`` at a chart version, pulled through :mod:`.oci` and templated
+from disk; any other ``chart`` comes from a Helm repository index; everything else is Git.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from argocd_server.jsonmerge import merge_patch
 from . import directory as directory_mod
 from . import helm as helm_mod
 from . import kustomize as kustomize_mod
+from . import oci as oci_mod
 from . import process, safety
 from .git import GitMirrors, clone_tree, normalize_repo_url, replace_file
 from .manifests import load_yaml, parse_manifests
@@ -213,6 +220,7 @@ class SourceRenderer:
         self._counters = WorkCounters()
         self.git = GitMirrors(settings, self._counters)
         self.helm_repos = helm_mod.HelmRepositories(settings, self._counters)
+        self.oci = oci_mod.OciRepositories(settings)
         self.manifests = ManifestCache(
             max_entries=settings.manifest_cache_max_entries,
             max_bytes=settings.manifest_cache_max_bytes,
@@ -235,22 +243,23 @@ class SourceRenderer:
         credentials: RepoCredentials | None = None,
         refresh: Refresh = Refresh.NONE,
     ) -> str:
-        """The commit SHA (Git) or chart version (Helm repository) a source's ``targetRevision``
-        denotes.
+        """The commit SHA (Git), chart version (Helm chart) or digest (OCI artifact) a source's
+        ``targetRevision`` denotes.
         """
         url = _repo_url(source)
         force = refresh != Refresh.NONE
         revision = str(source.get("targetRevision") or "")
+        if is_oci_source(source):
+            return self.oci.resolve_digest(url, credentials, revision=revision, force=force)
         if source.get("chart") or (credentials is not None and credentials.type == RepoType.HELM):
             if not source.get("chart"):
                 raise InvalidArgument("a Helm repository source needs 'chart'")
-            if url.startswith("oci://") or (credentials is not None and credentials.type == RepoType.OCI):
-                raise SourceError("OCI Helm repositories are not supported")
-            return self.helm_repos.resolve_version(
-                url, credentials, chart=str(source["chart"]), revision=revision, force=force
-            )
-        if url.startswith("oci://"):
-            raise SourceError("OCI sources are not supported")
+            chart = str(source["chart"])
+            if oci_mod.is_oci_chart_repository(url, credentials):
+                return self.oci.resolve_chart_version(
+                    oci_mod.helm_chart_reference(url, chart), credentials, chart=chart, revision=revision, force=force
+                )
+            return self.helm_repos.resolve_version(url, credentials, chart=chart, revision=revision, force=force)
         return self.git.resolve_revision(
             url,
             credentials,
@@ -275,12 +284,47 @@ class SourceRenderer:
     def helm_charts(self, credentials: RepoCredentials) -> list[HelmChart]:
         return self.helm_repos.charts(credentials.url, credentials)
 
+    def oci_tags(self, credentials: RepoCredentials, *, force: bool = False) -> tuple[str, ...]:
+        """The tags of an OCI repository, in the registry's order (``GET .../oci-tags``)."""
+        return self.oci.tags(credentials.url, credentials, force=force)
+
+    def oci_metadata(
+        self, source: SourceDict, *, credentials: RepoCredentials | None, revision: str
+    ) -> oci_mod.OciMetadata:
+        """OCIMetadata of a source's artifact at ``revision`` (a digest or tag; a chart version for Helm OCI
+        charts).
+        """
+        url = _repo_url(source)
+        chart = str(source.get("chart") or "")
+        if chart and oci_mod.is_oci_chart_repository(url, credentials):
+            url = oci_mod.helm_chart_reference(url, chart)
+        try:
+            oci_mod.parse_repository_url(url)
+        except SourceError as exc:
+            raise SourceError(f"failed to initialize oci client: {exc.message}") from None
+        return self.oci.metadata(url, credentials, revision=revision)
+
+    def chart_dir(
+        self, url: str, credentials: RepoCredentials | None, *, chart: str, version: str, force: bool = False
+    ) -> Path:
+        """The unpacked chart at ``version``, from a Helm repository or an OCI registry."""
+        if oci_mod.is_oci_chart_repository(url, credentials):
+            return self.oci.chart_dir(
+                oci_mod.helm_chart_reference(url, chart), credentials, chart=chart, version=version, force=force
+            )
+        return self.helm_repos.chart_dir(url, credentials, chart=chart, version=version, force=force)
+
     def test_repository(self, credentials: RepoCredentials) -> None:
         """Raise a ``SourceError`` when the repository cannot be reached with these credentials."""
-        if credentials.type == RepoType.HELM:
+        if credentials.type == RepoType.OCI:
+            self.oci.ping(credentials.url, credentials)
+        elif credentials.type == RepoType.HELM and credentials.enable_oci:
+            # Upstream registers Helm OCI repositories without a scheme and refuses one here.
+            if "://" in credentials.url:
+                raise SourceError("OCI Helm repository URL should include hostname and port only")
+            self.oci.ping(credentials.url, credentials)
+        elif credentials.type == RepoType.HELM:
             self.helm_repos.index(credentials.url, credentials, force=True)
-        elif credentials.type == RepoType.OCI:
-            raise SourceError("OCI repositories are not supported")
         else:
             self.git.ls_remote(credentials.url, credentials, force=True)
 
@@ -340,7 +384,12 @@ class SourceRenderer:
         with contextlib.ExitStack() as stack:
             ref_roots: dict[str, Path] | None = None
             for source, revision in zip(request.sources, revisions, strict=True):
-                if source.get("ref") and not source.get("path") and not source.get("chart"):
+                if (
+                    source.get("ref")
+                    and not source.get("path")
+                    and not source.get("chart")
+                    and not is_oci_source(source)
+                ):
                     results.append(SourceRender(objects=(), revision=revision, source_type=None))
                     continue
                 key = cache_key(request=request, source=source, revision=revision, ref_revisions=ref_revisions)
@@ -375,7 +424,7 @@ class SourceRenderer:
             ref = source.get("ref")
             if not ref:
                 continue
-            if source.get("chart"):
+            if source.get("chart") or is_oci_source(source):
                 raise SourceError(f"source reference '${ref}' must be a Git repository")
             url = _repo_url(source)
             creds = _find_creds(request.credentials, url)
@@ -391,15 +440,30 @@ class SourceRenderer:
         request: RenderRequest,
     ) -> Iterator[tuple[Path, Path]]:
         url = _repo_url(source)
+        if is_oci_source(source):
+            # A digest names immutable content: the unpacked artifact is shared, even by hard refreshes.
+            root = self.oci.checkout(url, creds, revision)
+            yield root, safety.resolve_app_path(root, str(source.get("path") or "."))
+            return
         if source.get("chart"):
-            chart_dir = self.helm_repos.chart_dir(
-                url,
-                creds,
-                chart=str(source["chart"]),
-                version=revision,
-                pass_credentials=bool((source.get("helm") or {}).get("passCredentials")),
-                force=request.refresh == Refresh.HARD,
-            )
+            chart = str(source["chart"])
+            if oci_mod.is_oci_chart_repository(url, creds):
+                chart_dir = self.oci.chart_dir(
+                    oci_mod.helm_chart_reference(url, chart),
+                    creds,
+                    chart=chart,
+                    version=revision,
+                    force=request.refresh == Refresh.HARD,
+                )
+            else:
+                chart_dir = self.helm_repos.chart_dir(
+                    url,
+                    creds,
+                    chart=chart,
+                    version=revision,
+                    pass_credentials=bool((source.get("helm") or {}).get("passCredentials")),
+                    force=request.refresh == Refresh.HARD,
+                )
             yield chart_dir, chart_dir
             return
         with self.git.checkout(url, creds, revision) as root:
@@ -575,6 +639,11 @@ class SourceRenderer:
 # --------------------------------------------------------------------------------------------
 
 
+def is_oci_source(source: SourceDict) -> bool:
+    """An OCI artifact source (upstream ApplicationSource.IsOCI): an ``oci://`` URL and no ``chart``."""
+    return not source.get("chart") and str(source.get("repoURL") or "").startswith("oci://")
+
+
 def _repo_url(source: SourceDict) -> str:
     url = str(source.get("repoURL") or "")
     if not url:
@@ -701,5 +770,6 @@ __all__ = [
     "detect_type",
     "discover_apps",
     "explicit_type",
+    "is_oci_source",
     "make_envsubst",
 ]

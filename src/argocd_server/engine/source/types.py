@@ -67,6 +67,10 @@ class RepoCredentials:
     no_proxy: str = ""
     enable_lfs: bool = False
     force_http_basic_auth: bool = False
+    enable_oci: bool = False
+    """A Helm repository that is an OCI registry (``enableOCI``)."""
+    insecure_oci_force_http: bool = False
+    """Talk plain HTTP to the OCI registry (``insecureOCIForceHttp``)."""
     github_app_id: int | None = None
     github_app_installation_id: int | None = None
     github_app_private_key: str = ""
