@@ -1,8 +1,8 @@
 """Wire models of the ApplicationSetService tag.
 
 Generators, strategies and status are kept as open JSON (extra members are preserved verbatim): the
-server stores and returns them but only ever reads `metadata` and `spec.template.spec.project`
-(the RBAC object of an ApplicationSet is derived from that project).
+server stores and returns them as given. The RBAC object of an ApplicationSet is derived from
+`spec.template.spec.project`; the generators are read by `engine/appset` (Generate and dry-run creates).
 """
 
 from __future__ import annotations

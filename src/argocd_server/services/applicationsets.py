@@ -1,12 +1,16 @@
-"""ApplicationSetService CRUD: list, create (upsert, dry run), get, delete (upstream server/applicationset).
+"""ApplicationSetService: list, create (upsert, dry run), get, delete and Generate (upstream server/applicationset).
 
 The RBAC object of a set is ``<project>/<name>`` (``<project>/<namespace>/<name>`` outside the control-plane
 namespace) where the project is ``spec.template.spec.project``, empty meaning ``default``. Unlike applications,
 upstream does not hide existence here: a missing set is a 404 and a forbidden one a detailed 403.
 
+Generate and a dry-run create run the set's generators (``engine/appset``) and render its template: Generate answers
+the Applications, the dry run the set with ``status.resources`` listing them. Both need ``applicationsets create`` on
+the set and an existing project; generation reads registered clusters and repositories (``appset_generate.py``)
+after the request's database transaction has ended. The controller that creates and updates Applications from
+stored sets is not part of this server.
+
 The resource tree and events are in ``services/appset_views.py``, the watch stream in ``services/streams.py``.
-Not built: generating applications (Generate, and ``status.resources`` of a dry run), which needs the
-ApplicationSet generators.
 """
 
 from __future__ import annotations
@@ -24,11 +28,20 @@ from argocd_server.auth.rbac_validation import app_rbac_name
 from argocd_server.db.models import ApplicationSetRow
 from argocd_server.db.stores.applicationsets import ApplicationSetStore
 from argocd_server.db.stores.projects import ProjectStore
+from argocd_server.engine.appset import ClusterInfo, generate_applications, validate_generators
+from argocd_server.engine.source import SourceRenderer
 from argocd_server.errors import ArgoError, InvalidArgument, NotFound
 from argocd_server.labels import parse_selector
+from argocd_server.schemas.application import HealthStatus, ResourceStatus
 from argocd_server.schemas.applicationset import ApplicationSet
 from argocd_server.schemas.common import to_wire
 from argocd_server.services.access import Access
+from argocd_server.services.appset_generate import (
+    GitRepoFiles,
+    RepoCredentialsLookup,
+    generation_failure,
+    stored_clusters,
+)
 from argocd_server.services.objects import dumps, new_uid, same_json, stamp_new, utcnow
 
 GENERATOR_KEYS = frozenset(
@@ -50,20 +63,25 @@ GENERATOR_KEYS = frozenset(
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
-def _parse(body: dict[str, Any]) -> dict[str, Any]:
-    """The body as the wire document upstream would decode it into (unknown keys dropped)."""
+def _parse(body: dict[str, Any], *, root: str = "") -> dict[str, Any]:
+    """The body as the wire document upstream would decode it into (unknown keys dropped).
+
+    ``root`` is the path of the set inside the request message (``applicationSet.`` for Generate).
+    """
     try:
         model = ApplicationSet.from_wire(body)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
         raise InvalidArgument(
-            f"json: cannot unmarshal into Go struct field ApplicationSet.{where}: {first.get('msg', 'invalid value')}"
+            f"json: cannot unmarshal into Go struct field ApplicationSet.{root}{where}: "
+            f"{first.get('msg', 'invalid value')}"
         ) from None
     doc = to_wire(model)
     spec = doc["spec"]
     if spec.get("generators"):
         spec["generators"] = [_known_generator_members(g) for g in spec["generators"]]
+    validate_generators(spec, root=root)
     return doc
 
 
@@ -109,8 +127,23 @@ def _template_project(doc: dict[str, Any]) -> str:
     return str(doc["spec"].get("template", {}).get("spec", {}).get("project", "") or "")
 
 
+def _resource_statuses(applications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """upstream BuildResourceStatus for a set seen for the first time: one entry per generated application name.
+
+    Generated applications carry no type metadata, so group, version and kind stay empty as upstream's do; a later
+    application of the same name replaces an earlier one. Sorted by name (upstream's order is a map's).
+    """
+    by_name: dict[str, dict[str, Any]] = {}
+    for app in applications:
+        meta = app.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        status = ResourceStatus(name=name, namespace=str(meta.get("namespace") or ""), health=HealthStatus())
+        by_name[name] = to_wire(status)
+    return [by_name[name] for name in sorted(by_name)]
+
+
 class ApplicationSetService:
-    """CRUD of ApplicationSets; RBAC resource ``applicationsets``."""
+    """CRUD and Generate of ApplicationSets; RBAC resource ``applicationsets``."""
 
     def __init__(
         self,
@@ -119,12 +152,16 @@ class ApplicationSetService:
         access: Access,
         namespace: str,
         enabled_namespaces: Sequence[str] = (),
+        renderer: SourceRenderer | None = None,
+        repo_credentials: RepoCredentialsLookup | None = None,
     ) -> None:
         self._session = session
         self._access = access
         self._ns = namespace
         self._enabled = tuple(enabled_namespaces)
         self._store = ApplicationSetStore(session)
+        self._renderer = renderer
+        self._repo_credentials = repo_credentials
 
     # --- helpers -----------------------------------------------------------------------------------------
 
@@ -148,6 +185,25 @@ class ApplicationSetService:
 
     def _row_rbac_name(self, row: ApplicationSetRow) -> str:
         return self._rbac_name(row.project, row.namespace, row.name)
+
+    def _clusters(self) -> list[ClusterInfo]:
+        try:
+            return list(stored_clusters(self._session))
+        finally:
+            self._session.rollback()
+
+    def _generate(self, doc: dict[str, Any], *, with_log: bool) -> list[dict[str, Any]]:
+        """The applications the set generates; the request's transaction ends before any generator runs."""
+        self._session.rollback()
+        result = generate_applications(
+            doc,
+            clusters=self._clusters,
+            repos=GitRepoFiles(self._renderer, self._repo_credentials),
+        )
+        if result.error is not None:
+            name = str(doc["metadata"].get("name") or "")
+            raise generation_failure(result, appset_name=name, with_log=with_log)
+        return result.applications
 
     # --- operations --------------------------------------------------------------------------------------
 
@@ -201,7 +257,12 @@ class ApplicationSetService:
         if ProjectStore(self._session).get(self._ns, project) is None:
             raise InvalidArgument(f"ApplicationSet references project {project} which does not exist")
         if dry_run:
-            # status.resources would list the generated applications; generators are not part of this service yet.
+            resources = _resource_statuses(self._generate(doc, with_log=False))
+            status = doc.setdefault("status", {})
+            if resources:
+                status["resources"] = resources
+            else:
+                status.pop("resources", None)
             return doc
         _check_name(name)
         meta["namespace"] = namespace
@@ -271,6 +332,38 @@ class ApplicationSetService:
         self._store.save(row)
         self._session.commit()
         return row.doc.encode()
+
+    def generate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Generate: the Applications the set in the body would produce (needs ``create`` on the set)."""
+        raw = body.get("applicationSet", body.get("application_set"))
+        if raw is None:
+            raise ArgoError("error creating ApplicationSets: ApplicationSets is nil in request")
+        if not isinstance(raw, dict):
+            kind = "array" if isinstance(raw, list) else "string" if isinstance(raw, str) else "number"
+            raise InvalidArgument(
+                f"json: cannot unmarshal {kind} into Go struct field ApplicationSetGenerateRequest.applicationSet "
+                "of type v1alpha1.ApplicationSet"
+            )
+        doc = _parse(raw, root="applicationSet.")
+        meta = doc["metadata"]
+        name = str(meta.get("name", ""))
+        namespace = str(meta.get("namespace") or self._ns)
+        if not self._namespace_enabled(namespace):
+            raise ArgoError(f"namespace '{namespace}' is not permitted")
+        raw_project = _template_project(doc)
+        if "{{" in raw_project:
+            raise ArgoError(
+                "error validating ApplicationSets: the Argo CD API does not currently support creating "
+                "ApplicationSets with templated `project` fields"
+            )
+        raw_spec = raw.get("spec")
+        _check_generators(name, raw_spec.get("generators") if isinstance(raw_spec, dict) else None)
+        project = raw_project or "default"
+        self._access.check("applicationsets", "create", self._rbac_name(project, namespace, name))
+        if ProjectStore(self._session).get(self._ns, project) is None:
+            raise InvalidArgument(f"ApplicationSet references project {project} which does not exist")
+        applications = self._generate(doc, with_log=True)
+        return {"applications": applications} if applications else {}
 
     def delete(self, *, name: str, appset_namespace: str) -> None:
         namespace = appset_namespace or self._ns

@@ -1,7 +1,4 @@
-"""ApplicationSetService read views: ResourceTree and ListResourceEvents.
-
-Generate is not routed: it needs the ApplicationSet generators and template rendering, which this server lacks.
-"""
+"""ApplicationSetService read views: ResourceTree and ListResourceEvents (Generate is in ``applicationsets.py``)."""
 
 from __future__ import annotations
 

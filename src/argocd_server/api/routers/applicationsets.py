@@ -1,7 +1,7 @@
-"""ApplicationSetService routes (CRUD part): list, create, get, delete.
+"""ApplicationSetService routes: list, create, generate, get, delete.
 
 ResourceTree and ListResourceEvents are routed in ``applicationset_extra.py``, the watch in ``stream.py``.
-Generate is not routed: it needs the ApplicationSet generators.
+``/applicationsets/generate`` is registered before the ``/applicationsets/{name}`` routes.
 """
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ from argocd_server.services.applicationsets import ApplicationSetService
 
 def applicationset_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSetService:
     raw = state.config.cmd_params.get("application.namespaces", "")
+    controller = state.controller
     return ApplicationSetService(
         session=db,
         access=access,
         namespace=state.settings.namespace,
         enabled_namespaces=[n.strip() for n in raw.split(",") if n.strip()],
+        # Generation reads repositories through the controller's sources layer and credential lookup.
+        renderer=controller.renderer if controller is not None else None,
+        repo_credentials=controller.repo_credentials if controller is not None else None,
     )
 
 
@@ -49,6 +53,11 @@ def create_applicationset(
     dry_run: Annotated[str | None, Query(alias="dryRun")] = None,
 ) -> Response:
     return json_response(svc.create(body, upsert=query_bool("upsert", upsert), dry_run=query_bool("dryRun", dry_run)))
+
+
+@router.post("/generate", operation_id="ApplicationSetService_Generate")
+def generate_applicationset(body: JsonBody, svc: ApplicationSetServiceDep) -> Response:
+    return json_response(svc.generate(body))
 
 
 @router.get("/{name}", operation_id="ApplicationSetService_Get")
