@@ -2,6 +2,9 @@
 
 Run: ``python bench/engine.py [--apps 1000] [--resources 200]``. Prints figures only.
 
+The server (``argocd-server serve`` with its controller, SQLite) and kubesim each run as their own process, as a
+user runs them; the bench talks to both over HTTP.
+
 1. ``--apps`` applications of one ConfigMap each from one git repository, created through the API and synced into
    kubesim (create -> every app Synced), against creating the same ConfigMaps one by one with the official client.
 2. One application of ``--resources`` ConfigMaps synced with ``ServerSideApply=true`` against
@@ -19,24 +22,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from fastapi.testclient import TestClient  # noqa: E402
+from bench._server import ADMIN_PASSWORD, free_port, running_server  # noqa: E402
 from kubernetes import client as k8s  # noqa: E402
+from kubernetes import config as k8s_config  # noqa: E402
 from tests.support.git_repo import make_git_repo  # noqa: E402
 
-from argocd_server.main import create_app  # noqa: E402
-from argocd_server.settings import Settings  # noqa: E402
 from argocd_server.tools import find_binary  # noqa: E402
-from kubesim.testing import running_kubesim  # noqa: E402
 
 IN_CLUSTER = "https://kubernetes.default.svc"
+KUBESIM = (sys.executable, "-m", "kubesim", "--pace", "0", "--no-controllers")
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -47,30 +51,29 @@ def configmap(name: str, namespace: str | None = None) -> str:
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}{ns}\ndata:\n  key: value-{name}\n"
 
 
-def create_namespace(api: Any, name: str) -> None:
-    k8s.CoreV1Api(api).create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)))
+def start_kubesim(kubeconfig: Path) -> subprocess.Popen[bytes]:
+    """kubesim in its own process, without its simulated controllers (ConfigMaps need none)."""
+    proc = subprocess.Popen(
+        [*KUBESIM, "--port", str(free_port()), "--kubeconfig", str(kubeconfig)],
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()  # "kubesim listening on ..." once the kubeconfig is written
+    return proc
 
 
-def post(client: TestClient, url: str, body: dict[str, Any], headers: dict[str, str]) -> None:
-    # SQLite answers "database is locked" to a request whose read snapshot a concurrent controller write moved
-    # past; the CRUD create path does not retry that itself yet, so the bench does.
-    for _ in range(20):
-        response = client.post(url, json=body, headers=headers)
-        if response.status_code == 200:
-            return
-        if "locked" not in response.text and response.status_code != 500:
-            raise SystemExit(f"{url}: {response.status_code} {response.text}")
-        time.sleep(0.01)
-    raise SystemExit(f"{url}: gave up after repeated database lock errors")
+def post(client: httpx.Client, url: str, body: dict[str, Any]) -> None:
+    response = client.post(url, json=body)
+    if response.status_code != 200:
+        raise SystemExit(f"{url}: {response.status_code} {response.text}")
 
 
-def wait_all(client: TestClient, headers: dict[str, str], names: list[str], timeout: float = 1800.0) -> None:
+def wait_all(client: httpx.Client, names: list[str], timeout: float = 1800.0) -> None:
     deadline = time.monotonic() + timeout
     pending = set(names)
     while pending and time.monotonic() < deadline:
         items = client.get(
-            "/api/v1/applications?fields=items.metadata.name,items.status.sync.status,items.status.operationState.phase,items.operation.sync",
-            headers=headers,
+            "/api/v1/applications?fields=items.metadata.name,items.status.operationState.phase,items.operation.sync"
         ).json()["items"]
         for item in items:
             name = item["metadata"]["name"]
@@ -78,7 +81,7 @@ def wait_all(client: TestClient, headers: dict[str, str], names: list[str], time
             if name in pending and state == "Succeeded" and "operation" not in item:
                 pending.discard(name)
         if pending:
-            time.sleep(0.2)
+            time.sleep(0.05)
     if pending:
         raise SystemExit(f"{len(pending)} apps did not finish syncing")
 
@@ -90,47 +93,52 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp_dir, running_kubesim(pace=0, controllers=False) as sim:
+    with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        repo = make_git_repo(tmp)
-        files = {f"apps/cm-{i:04d}/cm.yaml": configmap(f"cm-{i:04d}") for i in range(args.apps)}
-        files.update({f"big/cm-{i:04d}.yaml": configmap(f"big-{i:04d}") for i in range(args.resources)})
-        repo.commit("apps", files)
-        api = sim.api_client()
-        for namespace in ("bench-apps", "bench-direct", "bench-big", "bench-kubectl"):
-            create_namespace(api, namespace)
+        kubeconfig = tmp / "kubeconfig"
+        sim = start_kubesim(kubeconfig)
+        try:
+            figures = run(args, tmp, kubeconfig)
+        finally:
+            sim.terminate()
+            sim.wait(timeout=20)
+    print(figures)
 
-        # Baseline 1: the same ConfigMaps straight through the official client.
-        core = k8s.CoreV1Api(api)
-        start = time.perf_counter()
-        for i in range(args.apps):
-            core.create_namespaced_config_map(
-                "bench-direct",
-                k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=f"cm-{i:04d}"), data={"key": f"value-cm-{i:04d}"}),
-            )
-        direct = time.perf_counter() - start
 
-        kubeconfig = sim.write_kubeconfig(tmp / "kubeconfig")
-        settings = Settings(
-            data_dir=tmp / "data",
-            database_url=f"sqlite:///{tmp / 'argocd.db'}",
-            admin_password="bench-password-1",
-            login_delay_min_ms=0,
-            login_delay_max_ms=0,
-            kubeconfig=kubeconfig,
-            embedded_kubesim=False,
-            controller_workers=args.workers,
-            sync_wave_delay_seconds=0.0,
-            controller_poll_seconds=0.1,
+def run(args: argparse.Namespace, tmp: Path, kubeconfig: Path) -> str:
+    repo = make_git_repo(tmp)
+    files = {f"apps/cm-{i:04d}/cm.yaml": configmap(f"cm-{i:04d}") for i in range(args.apps)}
+    files.update({f"big/cm-{i:04d}.yaml": configmap(f"big-{i:04d}") for i in range(args.resources)})
+    repo.commit("apps", files)
+    api = k8s_config.new_client_from_config(config_file=str(kubeconfig))
+    core = k8s.CoreV1Api(api)
+    for namespace in ("bench-apps", "bench-direct", "bench-big", "bench-kubectl"):
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=namespace)))
+
+    # Baseline 1: the same ConfigMaps straight through the official client.
+    start = time.perf_counter()
+    for i in range(args.apps):
+        core.create_namespaced_config_map(
+            "bench-direct",
+            k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=f"cm-{i:04d}"), data={"key": f"value-cm-{i:04d}"}),
         )
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            token = client.post("/api/v1/session", json={"username": "admin", "password": "bench-password-1"}).json()[
-                "token"
-            ]
-            client.cookies.clear()
-            headers = {"Authorization": f"Bearer {token}"}
-            rss_before = rss_mb()
+    direct = time.perf_counter() - start
 
+    env = {
+        "ARGOCD_SERVER_KUBECONFIG": str(kubeconfig),
+        "ARGOCD_SERVER_EMBEDDED_KUBESIM": "false",
+        "ARGOCD_SERVER_CONTROLLER_WORKERS": str(args.workers),
+        "ARGOCD_SERVER_SYNC_WAVE_DELAY_SECONDS": "0",
+        "ARGOCD_SERVER_CONTROLLER_POLL_SECONDS": "0.1",
+        "ARGOCD_SERVER_LOGIN_DELAY_MIN_MS": "0",
+        "ARGOCD_SERVER_LOGIN_DELAY_MAX_MS": "0",
+    }
+    with running_server(database_url=f"sqlite:///{tmp / 'argocd.db'}", env=env) as server:
+        token = httpx.post(
+            f"{server.url}/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ).json()["token"]
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+            rss_before = rss_mb(server.pid)
             names = [f"cm-{i:04d}" for i in range(args.apps)]
             start = time.perf_counter()
             for name in names:
@@ -142,14 +150,14 @@ def main() -> None:
                         "project": "default",
                     },
                 }
-                post(client, "/api/v1/applications", body, headers)
+                post(client, "/api/v1/applications", body)
             created = time.perf_counter() - start
             for name in names:
-                post(client, f"/api/v1/applications/{name}/sync", {}, headers)
+                post(client, f"/api/v1/applications/{name}/sync", {})
             requested = time.perf_counter() - start
-            wait_all(client, headers, names)
+            wait_all(client, names)
             ours = time.perf_counter() - start
-            rss_after = rss_mb()
+            rss_after = rss_mb(server.pid)
 
             # Benchmark 2: one app of many resources, SSA, against kubectl --server-side.
             body = {
@@ -161,36 +169,41 @@ def main() -> None:
                     "syncPolicy": {"syncOptions": ["ServerSideApply=true"]},
                 },
             }
-            assert client.post("/api/v1/applications", json=body, headers=headers).status_code == 200
-            client.get("/api/v1/applications/big?refresh=normal", headers=headers)
+            post(client, "/api/v1/applications", body)
+            client.get("/api/v1/applications/big?refresh=normal")
             start = time.perf_counter()
-            assert client.post("/api/v1/applications/big/sync", json={}, headers=headers).status_code == 200
-            wait_all(client, headers, ["big"])
+            post(client, "/api/v1/applications/big/sync", {})
+            wait_all(client, ["big"])
             big = time.perf_counter() - start
 
-        manifests = tmp / "big.yaml"
-        manifests.write_text("---\n".join(configmap(f"big-{i:04d}", "bench-kubectl") for i in range(args.resources)))
-        kubectl = find_binary("kubectl", None)
-        kubectl_seconds = float("nan")
-        if kubectl:
-            start = time.perf_counter()
-            subprocess.run(
-                [kubectl, "--kubeconfig", str(kubeconfig), "apply", "--server-side", "-f", str(manifests)],
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-            kubectl_seconds = time.perf_counter() - start
+    manifests = tmp / "big.yaml"
+    manifests.write_text("---\n".join(configmap(f"big-{i:04d}", "bench-kubectl") for i in range(args.resources)))
+    kubectl = find_binary("kubectl", None)
+    kubectl_seconds = float("nan")
+    if kubectl:
+        start = time.perf_counter()
+        subprocess.run(
+            [kubectl, "--kubeconfig", str(kubeconfig), "apply", "--server-side", "-f", str(manifests)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        kubectl_seconds = time.perf_counter() - start
 
-    print(f"apps: {args.apps} (controller_workers={args.workers})")
-    print(f"create+sync {args.apps} apps: {ours:.2f} s (creates done {created:.2f} s, sync requests {requested:.2f} s)")
-    print(f"direct create of {args.apps} ConfigMaps (official client): {direct:.2f} s")
-    print(f"ratio: {ours / direct:.2f}x (target <= 3x)")
-    print(f"sync of one app with {args.resources} resources (SSA): {big:.2f} s")
-    print(f"kubectl apply --server-side of {args.resources} resources: {kubectl_seconds:.2f} s")
-    print(f"ratio: {big / kubectl_seconds:.2f} (target <= 1.0)")
-    print(f"server RSS: {rss_before:.1f} MB before apps, {rss_after:.1f} MB with {args.apps} apps")
-    print(f"RSS per app: {(rss_after - rss_before) * 1024 / max(args.apps, 1):.1f} KB")
+    return "\n".join(
+        [
+            f"apps: {args.apps} (controller_workers={args.workers})",
+            f"create+sync {args.apps} apps: {ours:.2f} s (creates done {created:.2f} s, "
+            f"sync requests {requested:.2f} s)",
+            f"direct create of {args.apps} ConfigMaps (official client): {direct:.2f} s",
+            f"ratio: {ours / direct:.2f}x (target <= 3x)",
+            f"sync of one app with {args.resources} resources (SSA): {big:.2f} s",
+            f"kubectl apply --server-side of {args.resources} resources: {kubectl_seconds:.2f} s",
+            f"ratio: {big / kubectl_seconds:.2f} (target <= 1.0)",
+            f"server RSS: {rss_before:.1f} MB before apps, {rss_after:.1f} MB with {args.apps} apps",
+            f"RSS per app: {(rss_after - rss_before) * 1024 / max(args.apps, 1):.1f} KB",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     threadpool_size: int = 16
     controller_workers: int = 2
     controller_enabled: bool = True
+    credentials_cache_seconds: float = 5.0
+    """How long a resolved repository credential is reused; changes made through this process apply at once,
+    changes made by another process (a separate controller, another replica) within this time."""
     """Run the application controller inside ``serve`` (``serve --no-controller`` turns it off)."""
     kubeconfig: Path | None = None
     """Kubeconfig for the in-cluster destination when the server does not run in a pod."""

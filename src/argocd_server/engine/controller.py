@@ -564,8 +564,17 @@ class ApplicationController:
             project = orjson.loads(project_row.doc) if project_row is not None else None
             return _Loaded(row_id=row.id, version=row.resource_version, doc=doc, project=project)
 
-    def _write(self, namespace: str, name: str, mutate: Callable[[dict[str, Any]], dict[str, Any] | None]) -> bool:
-        """Re-read, apply ``mutate`` (None = nothing to write) and compare-and-swap; retried on conflicts."""
+    def _write(
+        self,
+        namespace: str,
+        name: str,
+        mutate: Callable[[dict[str, Any]], dict[str, Any] | None],
+        *,
+        event: EventRow | None = None,
+    ) -> bool:
+        """Re-read, apply ``mutate`` (None = nothing to write) and compare-and-swap; retried on conflicts.
+
+        ``event`` is stored in the same transaction when the write happens (one commit instead of two)."""
         for _ in range(_MAX_CONFLICTS):
             with self.sessions() as session:
                 # Writer from the first statement: SQLite cannot upgrade a read snapshot another writer moved past.
@@ -585,6 +594,8 @@ class ApplicationController:
                     if written is None:
                         session.rollback()
                         continue
+                    if event is not None:
+                        EventStore(session).add(event)
                     session.commit()
                 except OperationalError as exc:
                     # SQLite: the write lock was not granted within the busy timeout; retried like a conflict.
@@ -602,6 +613,15 @@ class ApplicationController:
 
     def record_event(self, doc: Mapping[str, Any], *, reason: str, message: str, warning: bool = False) -> None:
         """Store a core/v1 Event about the app, as upstream's controller emits one (never fails the caller)."""
+        row = self._event_row(doc, reason=reason, message=message, warning=warning)
+        try:
+            with self.sessions() as session:
+                EventStore(for_writing(session)).add(row)
+                session.commit()
+        except OperationalError:
+            log.warning("could not record event %s for %s/%s", reason, row.namespace, row.involved_name)
+
+    def _event_row(self, doc: Mapping[str, Any], *, reason: str, message: str, warning: bool = False) -> EventRow:
         meta = doc.get("metadata") or {}
         name = str(meta.get("name") or "")
         namespace = str(meta.get("namespace") or "")
@@ -631,7 +651,7 @@ class ApplicationController:
             count=1,
             type=kind,
         )
-        row = EventRow(
+        return EventRow(
             namespace=namespace,
             involved_kind="Application",
             involved_name=name,
@@ -641,12 +661,6 @@ class ApplicationController:
             created_at=now,
             doc=to_wire_json(event).decode(),
         )
-        try:
-            with self.sessions() as session:
-                EventStore(for_writing(session)).add(row)
-                session.commit()
-        except OperationalError:
-            log.warning("could not record event %s for %s/%s", reason, namespace, name)
 
     # --- live changes ---
 
@@ -668,7 +682,8 @@ class ApplicationController:
         with self._memo_lock:
             key = self._instances.get(app)
         if key is not None:
-            self.request_refresh(key[0], key[1])
+            # A live change needs a new comparison, not a new look at Git (upstream: CompareWithRecent).
+            self.request_refresh(key[0], key[1], level=Refresh.NONE)
 
     # --- recovery ---
 
@@ -1088,9 +1103,10 @@ class ApplicationController:
         now = self.clock()
         if not state or state.get("operation") != operation:
             state = {"operation": operation, "phase": OperationPhase.RUNNING.value, "startedAt": _rfc3339(now)}
-            self._write_state(namespace, name, state, operation=operation)
-            self.record_event(doc, reason="OperationStarted", message=_start_message(operation))
-            return 0.0
+            started_event = self._event_row(doc, reason="OperationStarted", message=_start_message(operation))
+            if not self._write_state(namespace, name, state, operation=operation, event=started_event):
+                return 0.0  # superseded meanwhile: look again
+            # The state written is the state this step continues from: no second load.
         phase = state.get("phase")
         if phase in (OperationPhase.SUCCEEDED.value, OperationPhase.FAILED.value, OperationPhase.ERROR.value):
             self._finish(namespace, name, state, operation=operation, history=None)
@@ -1244,19 +1260,33 @@ class ApplicationController:
         entry = None
         if outcome.phase.successful and history and compared.render is not None:
             entry = _history_entry(doc, state, compared.render, now)
-        self._finish(namespace, name, state, operation=operation, history=entry)
-        self.record_event(
+        completed = self._event_row(
             doc,
             reason="OperationCompleted",
             message=_completion_message(operation, state),
             warning=not outcome.phase.successful,
         )
+        self._finish(namespace, name, state, operation=operation, history=entry, event=completed)
         if not (operation.get("sync") or {}).get("dryRun"):
-            self.request_refresh(namespace, name, level=Refresh.NORMAL)
+            # Compare with what was just applied: the revision the operation resolved stays cached, so this costs
+            # no ls-remote (upstream requests CompareWithLatest here, not a forced resolve).
+            self.request_refresh(namespace, name, level=Refresh.NONE)
         return None
 
-    def _write_state(self, namespace: str, name: str, state: dict[str, Any], *, operation: dict[str, Any]) -> None:
+    def _write_state(
+        self,
+        namespace: str,
+        name: str,
+        state: dict[str, Any],
+        *,
+        operation: dict[str, Any],
+        event: EventRow | None = None,
+    ) -> bool:
+        """Store ``state`` as the operation state; False when the operation was superseded or the write failed."""
+        applied: list[bool] = []
+
         def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
+            applied.clear()
             if doc.get("operation") != operation:
                 return None  # superseded (terminated and replaced, or cleared)
             status = doc.setdefault("status", {})
@@ -1265,10 +1295,14 @@ class ApplicationController:
             if current.get("phase") == OperationPhase.TERMINATING.value and new_state.get("phase") == "Running":
                 new_state["phase"] = OperationPhase.TERMINATING.value
                 self.operation_queue.add((namespace, name))
+                applied.append(False)
+            else:
+                applied.append(True)
             status["operationState"] = new_state
             return doc
 
-        self._write(namespace, name, mutate)
+        written = self._write(namespace, name, mutate, event=event)
+        return written and applied == [True]
 
     def _finish(
         self,
@@ -1278,6 +1312,7 @@ class ApplicationController:
         *,
         operation: dict[str, Any],
         history: dict[str, Any] | None,
+        event: EventRow | None = None,
     ) -> None:
         def mutate(doc: dict[str, Any]) -> dict[str, Any] | None:
             if doc.get("operation") != operation:
@@ -1294,7 +1329,7 @@ class ApplicationController:
             doc.pop("operation", None)
             return doc
 
-        self._write(namespace, name, mutate)
+        self._write(namespace, name, mutate, event=event)
 
     # --- deletion ---
 

@@ -74,8 +74,10 @@ def generation_problems(
     """One ``Unable to generate manifests in <path>: <reason>`` per source that fails to render.
 
     Each source is rendered on its own (with the other ``ref`` sources reduced to references) so a failure names
-    the source it belongs to. A normal refresh re-resolves branches and tags, as a validation must see the
-    repository as it is now, while manifests cached under an unchanged commit are reused.
+    the source it belongs to. A source is first rendered with the revisions the sources layer already resolved
+    (its revision cache, the one the controller compares with); only when that fails is it rendered again after
+    a fresh ls-remote, as a validation must not refuse what the repository holds now. A burst of creates on one
+    repository so costs one ls-remote instead of one each (upstream asks the repo server with its cache off).
     """
     sources = app_sources(app.get("spec") or {})
     problems: list[str] = []
@@ -83,16 +85,20 @@ def generation_problems(
         if source.get("ref") and not source.get("path") and not source.get("chart"):
             continue
         refs = [_ref_only(s) for i, s in enumerate(sources) if i != index and s.get("ref")]
-        request = render_request(
-            app,
-            sources=[*refs, source],
-            repo_credentials=repo_credentials,
-            controller_namespace=controller_namespace,
-            app_label_key=app_label_key,
-            refresh=Refresh.NORMAL,
-        )
-        try:
-            renderer.render(request)
-        except ArgoError as exc:
-            problems.append(f"Unable to generate manifests in {source.get('path') or ''}: {exc.message}")
+        for refresh in (Refresh.NONE, Refresh.NORMAL):
+            request = render_request(
+                app,
+                sources=[*refs, source],
+                repo_credentials=repo_credentials,
+                controller_namespace=controller_namespace,
+                app_label_key=app_label_key,
+                refresh=refresh,
+            )
+            try:
+                renderer.render(request)
+            except ArgoError as exc:
+                if refresh == Refresh.NORMAL:
+                    problems.append(f"Unable to generate manifests in {source.get('path') or ''}: {exc.message}")
+            else:
+                break
     return problems

@@ -16,18 +16,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from argocd_server.auth.secretbox import SecretBox
 from argocd_server.config import ArgoConfig
 from argocd_server.db.engine import read_only
+from argocd_server.db.models import RepoCredsRow, RepositoryRow
 from argocd_server.db.stores.clusters import ClusterStore
 from argocd_server.db.stores.projects import ProjectStore
 from argocd_server.engine.clusters import ClusterProvider, KubeClusterProvider
@@ -92,6 +94,65 @@ class EmbeddedCluster:
             if self._sim is not None:
                 self._sim.stop()
                 self._sim = None
+
+
+class RepoCredentialsCache:
+    """The sources layer's credential lookup, remembered per (URL, project).
+
+    Every app compare, sync request and validation asks for its repository's credentials; resolving them reads
+    the repository, its credential templates and opens the sealed secrets, which cost more than the rest of a
+    small app's work. Answers are kept until a session of this process commits a change to a repository or a
+    template, and at most ``ttl`` seconds, which bounds how long a change made by another process (a separate
+    controller, another replica) takes to be seen.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        box: SecretBox,
+        *,
+        ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, int, RepoCredentials | None]] = {}
+        self._generation = 0
+        event.listen(sessions, "after_flush", self._after_flush)
+        event.listen(sessions, "after_commit", self._after_commit)
+
+    @staticmethod
+    def _after_flush(session: Session, _context: Any) -> None:
+        touched = (*session.new, *session.dirty, *session.deleted)
+        if any(isinstance(obj, (RepositoryRow, RepoCredsRow)) for obj in touched):
+            session.info["repo_credentials_changed"] = True
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop("repo_credentials_changed", False):
+            self.invalidate()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def __call__(self, url: str, project: str) -> RepoCredentials | None:
+        key = (url, project)
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and now - entry[0] < self._ttl:
+                return entry[2]
+            generation = self._generation
+        found = _repo_credentials(self._sessions, self._box, url, project)
+        with self._lock:
+            # A change committed while this lookup ran may not be in its answer: do not keep it.
+            if generation == self._generation:
+                self._entries[key] = (now, generation, found)
+        return found
 
 
 def _repo_credentials(
@@ -200,7 +261,7 @@ def build_controller(
         sessions=sessions,
         renderer=renderer,
         cluster_provider=provider,
-        repo_credentials=lambda url, project: _repo_credentials(sessions, secret_box, url, project),
+        repo_credentials=RepoCredentialsCache(sessions, secret_box, ttl=settings.credentials_cache_seconds),
         config=config,
         namespace=settings.namespace,
         reconciliation_seconds=config.reconciliation_seconds or settings.reconciliation_seconds,

@@ -246,3 +246,13 @@ def test_create_with_validate_uses_registered_credentials(api: Api, http_git: tu
     assert api.client.post("/api/v1/repositories", json=repo, headers=api.headers).status_code == 200
     create_app(api, "private", source)
     assert {o["kind"] for o in manifests(api, "private")} == {"Deployment", "Service"}
+
+
+def test_create_with_validate_sees_a_path_committed_after_the_last_look(api: Api, examples: Examples) -> None:
+    # The first create leaves the repository's refs in the revision cache; validation renders from there first
+    # and, when that fails, looks at the repository again instead of refusing what it holds now.
+    create_app(api, "first", {"repoURL": examples.repo.url, "path": "guestbook"})
+    examples.repo.commit("a new app", {"later/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n"})
+    created = create_app(api, "later", {"repoURL": examples.repo.url, "path": "later"})
+    assert created["spec"]["source"]["path"] == "later"
+    assert [o["metadata"]["name"] for o in manifests(api, "later", revision=examples.repo.head())] == ["later"]

@@ -10,10 +10,13 @@ from __future__ import annotations
 import builtins
 import zlib
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationRow, ClusterRow, ProjectRow, RepositoryRow
+
+# Built once (see stores/applications.py): the project of an app is read on every compare and request.
+_GET = select(ProjectRow).where(ProjectRow.namespace == bindparam("namespace"), ProjectRow.name == bindparam("name"))
 
 
 class ProjectStore:
@@ -21,8 +24,7 @@ class ProjectStore:
         self._session = session
 
     def get(self, namespace: str, name: str) -> ProjectRow | None:
-        stmt = select(ProjectRow).where(ProjectRow.namespace == namespace, ProjectRow.name == name)
-        return self._session.scalars(stmt).one_or_none()
+        return self._session.scalars(_GET, {"namespace": namespace, "name": name}).one_or_none()
 
     def get_for_update(self, namespace: str, name: str) -> ProjectRow | None:
         stmt = select(ProjectRow).where(ProjectRow.namespace == namespace, ProjectRow.name == name).with_for_update()
