@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from argocd_server.auth.rbac import Enforcer
 from argocd_server.auth.secretbox import SecretBox
 from argocd_server.config import ArgoConfig
+from argocd_server.db.stores.applications import DocumentCache
 from argocd_server.engine.clusters import ClusterProvider
 from argocd_server.engine.controller import ApplicationController
 from argocd_server.services.auth import Authenticator
@@ -41,6 +42,8 @@ class AppState:
     """Live cluster information for ClusterService, refreshed in the background (started by the lifespan)."""
     streams: StreamHub | None = None
     """The watch-stream broadcaster (started and stopped by the lifespan)."""
+    app_docs: DocumentCache = field(default_factory=DocumentCache)
+    """Encoded application documents by version, shared by list requests."""
 
     @cached_property
     def tools(self) -> ToolVersions:

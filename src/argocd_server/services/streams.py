@@ -468,6 +468,8 @@ class StreamHub:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._limiter: anyio.CapacityLimiter | None = None
+        self._poll_lock = threading.Lock()
+        self._stale = False
 
     def render_limiter(self) -> anyio.CapacityLimiter:
         """Worker threads shared by all streams for filtering and encoding (call on the event loop).
@@ -490,11 +492,25 @@ class StreamHub:
         return self.controller.resource_tree(doc, project)
 
     def poll_once(self) -> int:
-        with self.sessions() as session:
+        with self._poll_lock, self.sessions() as session:
+            self._stale = False
             return self.apps.poll(session) + self.appsets.poll(session)
+
+    def _idle(self) -> bool:
+        return not (self.apps.subscriber_count or self.appsets.subscriber_count or self.trees.subscriber_count)
+
+    def ensure_current(self) -> None:
+        """Bring the mirror up to date if polling paused for want of watchers (before a new watch opens)."""
+        if self._stale:
+            self.poll_once()
 
     def _poll_loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
+            if self._idle():
+                # Nobody watches: scanning every app twice a second would only cost CPU (a 10,000-app scan is
+                # tens of milliseconds). The next watch to open catches up first (``ensure_current``).
+                self._stale = True
+                continue
             try:
                 self.poll_once()
             except Exception:
@@ -753,6 +769,7 @@ class WatchService:
             min_version=_min_version(resource_version),
             fields=fields,
         )
+        self._hub.ensure_current()
         records, sub = self._hub.apps.subscribe(self._loop)
         try:
             initial = view.snapshot(records) if not resource_version or name else []
@@ -785,6 +802,7 @@ class WatchService:
             min_version=_min_version(resource_version),
             fields=fields,
         )
+        self._hub.ensure_current()
         records, sub = self._hub.appsets.subscribe(self._loop)
         try:
             initial = view.snapshot(records) if name else []
@@ -809,5 +827,6 @@ class WatchService:
             # so that the first message is a change the client has not seen.
             baseline = ops.resource_tree(name, app_namespace=app_namespace, project=project)
         key = (app_namespace or self._ns, name)
+        self._hub.ensure_current()
         sub = self._hub.trees.subscribe(key, baseline=orjson.dumps(baseline), loop=self._loop)
         return OpenStream(initial=[], subscription=sub, render=TreeView(fields=fields).render)

@@ -166,6 +166,12 @@ def delete_app(server: Server, name: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def current(hub: StreamHub) -> StreamHub:
+    """``hub`` brought up to date first: with no watch open it does not poll, it catches up when one opens."""
+    hub.ensure_current()
+    return hub
+
+
 def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

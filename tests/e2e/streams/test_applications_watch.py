@@ -11,6 +11,7 @@ from tests.e2e.streams.conftest import (
     Server,
     StreamReader,
     create_app_via_api,
+    current,
     delete_app,
     patch_app,
     wait_for,
@@ -31,7 +32,7 @@ def test_snapshot_then_events_in_order(server: Server, sse: bool) -> None:
     # The broadcaster polls; a watch opened right after a write may see it as a later ADDED, so wait until the
     # hub knows both before checking the snapshot.
     wait_for(
-        lambda: all(server.hub.apps.get(("argocd", f"{tag}-{x}")) is not None for x in "ab"),
+        lambda: all(current(server.hub).apps.get(("argocd", f"{tag}-{x}")) is not None for x in "ab"),
         what="the hub to see the apps",
     )
     with StreamReader(
@@ -86,7 +87,7 @@ def test_ndjson_is_gzipped_and_flushed_per_event(server: Server) -> None:
 def test_resource_version_and_name_rules(server: Server) -> None:
     tag = unique("rv")
     created = create_app_via_api(server, f"{tag}-x", labels={"suite": tag})
-    wait_for(lambda: server.hub.apps.get(("argocd", f"{tag}-x")) is not None, what="the hub to see the app")
+    wait_for(lambda: current(server.hub).apps.get(("argocd", f"{tag}-x")) is not None, what="the hub to see the app")
     version = created["metadata"]["resourceVersion"]
     # A resourceVersion without a name: no snapshot, only later changes.
     with StreamReader(
@@ -116,7 +117,7 @@ def test_resource_version_and_name_rules(server: Server) -> None:
     ) as reader:
         patch_app(server, f"{tag}-x", {"metadata": {"annotations": {"again": "1"}}})
         create_app_via_api(server, f"{tag}-marker", labels={"suite": "other"})
-        wait_for(lambda: server.hub.apps.get(("argocd", f"{tag}-marker")) is not None, what="the marker")
+        wait_for(lambda: current(server.hub).apps.get(("argocd", f"{tag}-marker")) is not None, what="the marker")
         assert reader.events() == []
 
 
@@ -147,7 +148,7 @@ def test_rbac_filters_events_silently(server: Server) -> None:
 def test_fields_filter_and_deduplication(server: Server) -> None:
     tag = unique("fields")
     create_app_via_api(server, f"{tag}-a", labels={"suite": tag})
-    wait_for(lambda: server.hub.apps.get(("argocd", f"{tag}-a")) is not None, what="the hub to see the app")
+    wait_for(lambda: current(server.hub).apps.get(("argocd", f"{tag}-a")) is not None, what="the hub to see the app")
     params = {"selector": f"suite={tag}", "fields": "result.type,result.application.metadata.name"}
     with StreamReader(server.url + WATCH, headers=server.headers(), params=params) as reader:
         reader.wait_until(lambda r: len(r.messages) >= 1, what="the snapshot")
@@ -156,7 +157,7 @@ def test_fields_filter_and_deduplication(server: Server) -> None:
         # identical to the previous one for this name.
         patch_app(server, f"{tag}-a", {"metadata": {"annotations": {"x": "1"}}})
         wait_for(
-            lambda: server.hub.apps.get(("argocd", f"{tag}-a")).resource_version >= 2,  # type: ignore[union-attr]
+            lambda: current(server.hub).apps.get(("argocd", f"{tag}-a")).resource_version >= 2,  # type: ignore[union-attr]
             what="the hub to see the update",
         )
         patch_app(server, f"{tag}-a", {"metadata": {"annotations": {"x": "2"}}})

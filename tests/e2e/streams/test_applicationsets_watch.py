@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.e2e.streams.conftest import IN_CLUSTER, Server, StreamReader, wait_for
+from tests.e2e.streams.conftest import IN_CLUSTER, Server, StreamReader, current, wait_for
 
 WATCH = "/api/v1/stream/applicationsets"
 
@@ -35,7 +35,9 @@ def create_appset(server: Server, name: str, *, tag: str) -> None:
 def test_applicationset_watch(server: Server) -> None:
     tag = uuid.uuid4().hex[:8]
     create_appset(server, f"seen-{tag}", tag=tag)
-    wait_for(lambda: server.hub.appsets.get(("argocd", f"seen-{tag}")) is not None, what="the hub to see the set")
+    wait_for(
+        lambda: current(server.hub).appsets.get(("argocd", f"seen-{tag}")) is not None, what="the hub to see the set"
+    )
     with (
         StreamReader(server.url + WATCH, headers=server.headers(), params={"selector": f"suite={tag}"}) as admin,
         StreamReader(server.url + WATCH, headers=server.headers("alice"), params={"selector": f"suite={tag}"}) as alice,

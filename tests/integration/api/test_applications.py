@@ -426,3 +426,31 @@ def test_empty_automated_block_keeps_auto_sync_on(client: TestClient, admin: dic
     created = create(client, admin, body)
     assert created.status_code == 200, created.text
     assert created.json()["spec"]["syncPolicy"] == {"automated": {}}
+
+
+def test_lists_follow_every_write_through_the_document_cache(client: TestClient, admin: dict[str, str]) -> None:
+    # Lists remember documents by version: each write must show in the next list, filtered or not.
+    def names_and_paths(query: str = "") -> dict[str, str]:
+        response = client.get(f"/api/v1/applications{query}", headers=admin)
+        assert response.status_code == 200, response.text
+        return {i["metadata"]["name"]: i["spec"]["source"]["path"] for i in response.json()["items"]}
+
+    for name in ("cache-a", "cache-b"):
+        assert create(client, admin, app_body(name)).status_code == 200
+    assert names_and_paths() == {"cache-a": "guestbook", "cache-b": "guestbook"}
+    assert names_and_paths("?projects=default") == {"cache-a": "guestbook", "cache-b": "guestbook"}
+
+    body = app_body("cache-a")["spec"]
+    body["source"]["path"] = "other"
+    assert client.put("/api/v1/applications/cache-a/spec", json=body, headers=admin).status_code == 200
+    assert names_and_paths() == {"cache-a": "other", "cache-b": "guestbook"}
+    assert names_and_paths("?name=cache-a") == {"cache-a": "other"}
+
+    deleted = client.delete("/api/v1/applications/cache-b", params={"cascade": "false"}, headers={**admin, **JSON})
+    assert deleted.status_code == 200, deleted.text
+    # Recreated at once (SQLite may reuse the row id, the version starts at 1 again): never the old document.
+    assert create(client, admin, app_body("cache-b", source={"repoURL": REPO, "path": "p"})).status_code == 200
+    assert names_and_paths() == {"cache-a": "other", "cache-b": "p"}
+    deleted = client.delete("/api/v1/applications/cache-b", params={"cascade": "false"}, headers={**admin, **JSON})
+    assert deleted.status_code == 200, deleted.text
+    assert names_and_paths() == {"cache-a": "other"}

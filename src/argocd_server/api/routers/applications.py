@@ -26,6 +26,7 @@ def application_service(db: DbSession, state: StateDep, access: AccessDep) -> Ap
         # The controller's renderer and credential lookup are what validate=true generates manifests with.
         renderer=state.controller.renderer if state.controller is not None else None,
         repo_credentials=state.controller.repo_credentials if state.controller is not None else None,
+        doc_cache=state.app_docs,
     )
 
 

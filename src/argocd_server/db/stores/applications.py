@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Text, cast, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationRow
@@ -18,14 +19,83 @@ LIST_COLUMNS = (
     ApplicationRow.doc,
 )
 
+# Built once: constructing a statement costs more than running it on a small table, and a reused statement also
+# keeps its compiled-cache key. The controller and the API look apps up by name many times per app and second.
+_GET = select(ApplicationRow).where(
+    ApplicationRow.namespace == bindparam("namespace"), ApplicationRow.name == bindparam("name")
+)
+
+
+def _fetch_raw(session: Session, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+    """Every row of ``stmt`` as the driver's plain tuples, on the session's connection and transaction.
+
+    For statements whose columns need no result processing (text and integers): a 10,000-row list otherwise
+    spends as long building SQLAlchemy rows as the database takes to produce them."""
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    positions = compiled.positiontup
+    args: Any = [params[name] for name in positions] if positions is not None else params
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+_LOAD_CHUNK = 500
+"""Ids per document load: well under SQLite's bound-parameter limit."""
+
+
+class DocumentCache:
+    """Encoded application documents by row id, each with the resource version it was stored under.
+
+    Shared by the list requests of one process. A list still reads every matching row's id and version from the
+    database (a covering index scan) inside its own transaction, and takes from here only documents whose version
+    is the one it read; the others are loaded and remembered. So a list is never staler than the database, and
+    serving 10,000 apps reads kilobytes instead of megabytes."""
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._docs: dict[int, tuple[int, str, bytes]] = {}
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def get_many(self, rows: Sequence[Sequence[Any]]) -> list[bytes | None]:
+        """The document of each ``(id, _, _, _, version, uid, ...)`` row; None where missing or of another
+        version or object (SQLite may give a deleted row's id to the next insert, whose version starts at 1
+        again: the uid tells them apart)."""
+        docs = self._docs
+        out: list[bytes | None] = []
+        add = out.append
+        for row in rows:
+            entry = docs.get(row[0])
+            add(entry[2] if entry is not None and entry[0] == row[4] and entry[1] == row[5] else None)
+        return out
+
+    def put_many(self, entries: Sequence[tuple[int, int, str, bytes]]) -> None:
+        with self._lock:
+            if len(self._docs) + len(entries) > self.max_entries:
+                self._docs.clear()
+            for row_id, version, uid, doc in entries:
+                self._docs[row_id] = (version, uid, doc)
+
+    def keep_only(self, row_ids: set[int]) -> None:
+        """Forget rows that no longer exist (after a scan that saw every row)."""
+        with self._lock:
+            for row_id in [i for i in self._docs if i not in row_ids]:
+                del self._docs[row_id]
+
 
 class ApplicationStore:
     def __init__(self, session: Session) -> None:
         self._session = session
 
     def get(self, namespace: str, name: str) -> ApplicationRow | None:
-        stmt = select(ApplicationRow).where(ApplicationRow.namespace == namespace, ApplicationRow.name == name)
-        return self._session.scalars(stmt).one_or_none()
+        return self._session.scalars(_GET, {"namespace": namespace, "name": name}).one_or_none()
 
     def list_rows(
         self,
@@ -83,7 +153,67 @@ class ApplicationStore:
         if repo:
             stmt = stmt.where(table.c.repo_url == repo)
         stmt = stmt.order_by(table.c.name, table.c.namespace)
-        return self._session.connection().execute(stmt).all()
+        return _fetch_raw(self._session, stmt)
+
+    def list_cached(
+        self,
+        cache: DocumentCache,
+        *,
+        namespaces: Sequence[str] | None = None,
+        projects: Sequence[str] = (),
+        name: str = "",
+        repo: str = "",
+        with_labels: bool = False,
+    ) -> list[tuple[Any, ...]]:
+        """``list_docs`` with the documents encoded and taken from ``cache`` where their version matches.
+
+        One scan of (id, namespace, name, project, resource_version, uid[, labels]) in name order, then one load per
+        chunk of the documents the cache lacks, in the same transaction (on PostgreSQL a row may have moved on
+        between the two reads: the loaded version and document are the ones returned)."""
+        table = ApplicationRow.__table__
+        columns: list[ColumnElement[Any]] = [
+            table.c.id,
+            table.c.namespace,
+            table.c.name,
+            table.c.project,
+            table.c.resource_version,
+            table.c.uid,
+        ]
+        if with_labels:
+            columns.append(cast(table.c.labels, Text))
+        stmt = select(*columns)
+        if namespaces is not None:
+            stmt = stmt.where(table.c.namespace.in_(namespaces))
+        if projects:
+            stmt = stmt.where(table.c.project.in_(projects))
+        if name:
+            stmt = stmt.where(table.c.name == name)
+        if repo:
+            stmt = stmt.where(table.c.repo_url == repo)
+        scanned = _fetch_raw(self._session, stmt.order_by(table.c.name, table.c.namespace))
+        docs = cache.get_many(scanned)
+        missing = [row[0] for row, doc in zip(scanned, docs, strict=True) if doc is None]
+        loaded: dict[int, tuple[int, str, bytes]] = {}
+        for start in range(0, len(missing), _LOAD_CHUNK):
+            load = select(table.c.id, table.c.resource_version, table.c.uid, table.c.doc).where(
+                table.c.id.in_(missing[start : start + _LOAD_CHUNK])
+            )
+            for row_id, version, uid, doc in _fetch_raw(self._session, load):
+                loaded[row_id] = (version, uid, doc.encode())
+        if loaded:
+            cache.put_many([(row_id, *entry) for row_id, entry in loaded.items()])
+        if namespaces is None and not projects and not name and not repo:
+            cache.keep_only({row[0] for row in scanned})
+        out: list[tuple[Any, ...]] = []
+        for row, doc in zip(scanned, docs, strict=True):
+            version = row[4]
+            if doc is None:
+                fresh = loaded.get(row[0])
+                if fresh is None:
+                    continue  # deleted between the scan and the load
+                version, _, doc = fresh
+            out.append((row[1], row[2], row[3], version, doc, *row[6:]))
+        return out
 
     def add(self, row: ApplicationRow) -> None:
         self._session.add(row)
