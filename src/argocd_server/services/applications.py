@@ -183,7 +183,8 @@ class ApplicationService:
         doc_cache: DocumentCache | None = None,
     ) -> None:
         self._session = session
-        self._doc_cache = doc_cache
+        # Without the process's shared cache (a service built outside a request), a list loads every document.
+        self._doc_cache = doc_cache if doc_cache is not None else DocumentCache()
         self._cm_data = cm_data or {}
         self._renderer = renderer
         self._repo_credentials = repo_credentials
@@ -403,11 +404,7 @@ class ApplicationService:
             "repo": repo,
             "with_labels": not parsed.empty,
         }
-        rows: Sequence[Any]
-        if self._doc_cache is not None:
-            rows = self._store.list_cached(self._doc_cache, **filters)
-        else:
-            rows = [(*row[:4], row[4].encode(), *row[5:]) for row in self._store.list_docs(**filters)]
+        rows = self._store.list_cached(self._doc_cache, **filters)
         self._session.rollback()
         # The resourceVersion covers every matching row, including those filtered out below.
         version = max((row[3] for row in rows), default=0)

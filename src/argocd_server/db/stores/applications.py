@@ -120,41 +120,6 @@ class ApplicationStore:
             stmt = stmt.where(ApplicationRow.repo_url == repo)
         return self._session.execute(stmt.order_by(ApplicationRow.name, ApplicationRow.namespace)).all()
 
-    def list_docs(
-        self,
-        *,
-        namespaces: Sequence[str] | None = None,
-        projects: Sequence[str] = (),
-        name: str = "",
-        repo: str = "",
-        with_labels: bool = False,
-    ) -> Sequence[Any]:
-        """``list_rows`` as plain tuples, for serving a list: labels come as raw JSON text.
-
-        Executed on the session's connection, so no ORM result processing runs per row; labels are cast to text
-        so the caller decodes them only when a selector needs them (the JSON type would decode every row)."""
-        table = ApplicationRow.__table__
-        columns: list[ColumnElement[Any]] = [
-            table.c.namespace,
-            table.c.name,
-            table.c.project,
-            table.c.resource_version,
-            table.c.doc,
-        ]
-        if with_labels:
-            columns.append(cast(table.c.labels, Text))
-        stmt = select(*columns)
-        if namespaces is not None:
-            stmt = stmt.where(table.c.namespace.in_(namespaces))
-        if projects:
-            stmt = stmt.where(table.c.project.in_(projects))
-        if name:
-            stmt = stmt.where(table.c.name == name)
-        if repo:
-            stmt = stmt.where(table.c.repo_url == repo)
-        stmt = stmt.order_by(table.c.name, table.c.namespace)
-        return _fetch_raw(self._session, stmt)
-
     def list_cached(
         self,
         cache: DocumentCache,
@@ -165,7 +130,9 @@ class ApplicationStore:
         repo: str = "",
         with_labels: bool = False,
     ) -> list[tuple[Any, ...]]:
-        """``list_docs`` with the documents encoded and taken from ``cache`` where their version matches.
+        """(namespace, name, project, resource_version, doc[, labels]) of the matching apps in name order, for
+        serving a list: documents come encoded, from ``cache`` where their version matches; labels come as raw
+        JSON text, read only when a selector needs them.
 
         One scan of (id, namespace, name, project, resource_version, uid[, labels]) in name order, then one load per
         chunk of the documents the cache lacks, in the same transaction (on PostgreSQL a row may have moved on
