@@ -85,13 +85,26 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     # The transaction ends when its connection goes back to the pool (a session commits or rolls back and
     # returns it), or when the pool drops the connection.
-    def _pool_release(_dbapi_connection: Any, record: Any, *_rest: Any) -> None:
+    def _release_record(record: Any) -> None:
         info = getattr(record, "info", None)
         if isinstance(info, dict):
             _release(info)
 
-    for name in ("checkin", "reset", "invalidate", "close"):
-        event.listen(engine.pool, name, _pool_release)
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        _release_record(record)
+
+    @event.listens_for(engine.pool, "reset")
+    def _reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
+        _release_record(record)
+
+    @event.listens_for(engine.pool, "invalidate")
+    def _invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        _release_record(record)
+
+    @event.listens_for(engine.pool, "close")
+    def _close(_dbapi_connection: Any, record: Any) -> None:
+        _release_record(record)
 
 
 def make_engine(url: str, *, pool_size: int = 16) -> Engine:
