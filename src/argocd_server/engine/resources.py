@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 __all__ = [
     "ANNOTATION_COMPARE_OPTIONS",
     "ANNOTATION_HELM_HOOK",
@@ -255,8 +257,15 @@ def labels_of(obj: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def deep_copy(obj: KubeObject) -> KubeObject:
-    """A deep copy, so the pure functions never mutate their inputs."""
-    return copy.deepcopy(obj)
+    """A deep copy, so the pure functions never mutate their inputs.
+
+    Objects are JSON data: a JSON round trip copies them several times faster than ``copy.deepcopy``. What JSON
+    cannot carry (an integer beyond 64 bits, a non-string key) takes the slow path."""
+    try:
+        copied: KubeObject = orjson.loads(orjson.dumps(obj))
+    except (TypeError, orjson.JSONEncodeError):
+        return copy.deepcopy(obj)
+    return copied
 
 
 def parse_csv(value: str | None) -> list[str]:

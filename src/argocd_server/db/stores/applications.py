@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, cast, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, Text, Update, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationRow
@@ -42,6 +43,20 @@ def _fetch_raw(session: Session, stmt: Select[Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+@functools.lru_cache(maxsize=32)
+def _swap_statement(columns: frozenset[str]) -> Update:
+    """The compare-and-swap UPDATE of these columns, built once per column set (the API and the controller each
+    write a fixed set): values bound as ``v_<column>``, the row as ``row_id`` and ``expected_version``."""
+    table = ApplicationRow.__table__
+    return (
+        update(ApplicationRow)
+        .where(ApplicationRow.id == bindparam("row_id"))
+        .where(ApplicationRow.resource_version == bindparam("expected_version"))
+        .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in sorted(columns)})
+        .execution_options(synchronize_session=False)
+    )
 
 
 _LOAD_CHUNK = 500
@@ -188,13 +203,9 @@ class ApplicationStore:
 
     def compare_and_swap(self, row_id: int, *, expected_version: int, values: dict[str, Any]) -> bool:
         """Write ``values`` only if nobody wrote the row since ``expected_version`` was read."""
-        stmt = (
-            update(ApplicationRow)
-            .where(ApplicationRow.id == row_id, ApplicationRow.resource_version == expected_version)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        result = self._session.execute(stmt)
+        params = {f"v_{key}": value for key, value in values.items()}
+        params["row_id"], params["expected_version"] = row_id, expected_version
+        result = self._session.execute(_swap_statement(frozenset(values)), params)
         return bool(getattr(result, "rowcount", 0))
 
     def delete(self, row_id: int, *, expected_version: int) -> bool:
