@@ -329,6 +329,8 @@ class _DeletionError(Exception):
 class _AppMemo:
     seen_version: int = -1
     next_due: float = 0.0
+    operation_ended: float = float("-inf")
+    """``time.monotonic()`` when this process last ended an operation of the app (for the self-heal settle)."""
     refresh_waiters: list[threading.Event] = field(default_factory=list)
 
 
@@ -356,6 +358,7 @@ class ApplicationController:
         self_heal_factor: float = 3.0,
         self_heal_cap: float = 300.0,
         self_heal_cooldown: float = 330.0,
+        self_heal_settle: float = 1.0,
         event_ttl_seconds: float = 3600.0,
         event_prune_interval: float = 300.0,
     ) -> None:
@@ -378,6 +381,9 @@ class ApplicationController:
         self.self_heal_cap = self_heal_cap
         # A heal that comes long after the last successful one starts the backoff again (upstream's cooldown).
         self.self_heal_cooldown = self_heal_cooldown
+        # No heal within this many seconds of an operation this process ended: the comparison right after a sync
+        # can run before the watches delivered the sync's own writes, and would "heal" drift that is not there.
+        self.self_heal_settle = self_heal_settle
         self.event_ttl_seconds = event_ttl_seconds
         self.event_prune_interval = event_prune_interval
         self.tracking_method = parse_tracking_method(config.tracking_method)
@@ -1050,14 +1056,14 @@ class ApplicationController:
             elapsed = (now - finished).total_seconds() if finished is not None else float("inf")
             if elapsed >= self.self_heal_cooldown:
                 heal_count = 0
-            wait = (
-                self_heal_backoff(
-                    heal_count, timeout=self.self_heal_timeout, factor=self.self_heal_factor, cap=self.self_heal_cap
-                )
-                - elapsed
+            backoff = self_heal_backoff(
+                heal_count, timeout=self.self_heal_timeout, factor=self.self_heal_factor, cap=self.self_heal_cap
             )
+            key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            settled_in = self._memo_for(key).operation_ended + self.self_heal_settle - time.monotonic()
+            wait = max(backoff - elapsed, settled_in)
             if wait > 0:
-                self.refresh_queue.add_after((str(meta.get("namespace") or ""), str(meta.get("name") or "")), wait)
+                self.refresh_queue.add_after(key, wait)
                 return _AutoSync()
             heal_count += 1
             # Self-heal syncs only what drifted: a selective sync, so no hooks and no history entry.
@@ -1267,10 +1273,11 @@ class ApplicationController:
             warning=not outcome.phase.successful,
         )
         self._finish(namespace, name, state, operation=operation, history=entry, event=completed)
+        self._memo_for((namespace, name)).operation_ended = time.monotonic()
         if not (operation.get("sync") or {}).get("dryRun"):
-            # Compare with what was just applied: the revision the operation resolved stays cached, so this costs
-            # no ls-remote (upstream requests CompareWithLatest here, not a forced resolve).
-            self.request_refresh(namespace, name, level=Refresh.NONE)
+            # Upstream forces a new resolution here (CompareWithLatestForceResolve) so the UI shows up-to-date
+            # sync and health information right after an operation.
+            self.request_refresh(namespace, name, level=Refresh.NORMAL)
         return None
 
     def _write_state(
