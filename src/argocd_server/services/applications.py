@@ -408,26 +408,17 @@ class ApplicationService:
         self._session.rollback()
         # The resourceVersion covers every matching row, including those filtered out below.
         version = max((row[3] for row in rows), default=0)
-        # Few distinct namespaces and projects across thousands of rows: each namespace is judged once, and the
-        # loop below runs per row, so it binds what it calls.
-        enabled: dict[str, bool] = {}
-        selecting = not parsed.empty
-        matches = parsed.matches
+        # Few distinct namespaces across thousands of rows: each is judged once; the rest are comprehensions over
+        # the rows, the cheapest per-row loop Python has.
+        enabled = {ns: self._namespace_enabled(ns) for ns in {row[0] for row in rows}}
+        if not parsed.empty:
+            matches = parsed.matches
+            rows = [row for row in rows if matches(orjson.loads(row[5]) if row[5] else None)]
+        if not all(enabled.values()):
+            rows = [row for row in rows if enabled[row[0]]]
         rbac_name = self._rbac_name
-        docs: list[bytes] = []
-        objects: list[str] = []
-        add_doc, add_object = docs.append, objects.append
-        for row in rows:
-            row_ns = row[0]
-            ok = enabled.get(row_ns)
-            if ok is None:
-                ok = enabled[row_ns] = self._namespace_enabled(row_ns)
-            if not ok:
-                continue
-            if selecting and not matches(orjson.loads(row[5]) if row[5] else None):
-                continue
-            add_doc(row[4])
-            add_object(rbac_name(row[2], row_ns, row[1]))
+        docs = [row[4] for row in rows]
+        objects = [rbac_name(row[2], row[0], row[1]) for row in rows]
         allowed = self._access.allowed_many("applications", "get", objects)
         visible = [doc for doc, ok in zip(docs, allowed, strict=True) if ok]
         head = b'{"metadata":{"resourceVersion":"%d"},"items":[' % version
