@@ -404,6 +404,7 @@ class ApplicationController:
         self.refresh_queue = WorkQueue()
         self.operation_queue = WorkQueue()
         self._refresh_levels: dict[AppKey, Refresh] = {}
+        self._refresh_asked_at: dict[AppKey, float] = {}
         self._memo: dict[AppKey, _AppMemo] = {}
         self._memo_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -471,6 +472,9 @@ class ApplicationController:
             current = self._refresh_levels.get(key, Refresh.NONE)
             if level == Refresh.HARD or current == Refresh.NONE:
                 self._refresh_levels[key] = level
+            if level != Refresh.NONE:
+                # The latest of merged requests: an answer from Git fetched after it satisfies them all.
+                self._refresh_asked_at[key] = time.monotonic()
         self.refresh_queue.add(key)
 
     def request_operation(self, namespace: str, name: str) -> None:
@@ -535,7 +539,8 @@ class ApplicationController:
                 assert isinstance(key, tuple)
                 with self._memo_lock:
                     level = self._refresh_levels.pop(key, Refresh.NONE)
-                self.refresh_app(key[0], key[1], level=level)
+                    asked_at = self._refresh_asked_at.pop(key, None)
+                self.refresh_app(key[0], key[1], level=level, fresh_after=asked_at)
             except Exception:
                 log.exception("refreshing application %s failed", key)
             finally:
@@ -756,7 +761,12 @@ class ApplicationController:
         )
 
     def render(
-        self, doc: Mapping[str, Any], *, refresh: Refresh = Refresh.NONE, revisions: Sequence[str] | None = None
+        self,
+        doc: Mapping[str, Any],
+        *,
+        refresh: Refresh = Refresh.NONE,
+        revisions: Sequence[str] | None = None,
+        fresh_after: float | None = None,
     ) -> RenderResult:
         spec = doc.get("spec") or {}
         sources = self._sources(doc)
@@ -777,6 +787,7 @@ class ApplicationController:
             project=project,
             credentials=tuple(credentials),
             refresh=refresh,
+            fresh_after=fresh_after,
             app_label_key=self.config.app_label_key,
         )
         return self.renderer.render(request)
@@ -803,6 +814,7 @@ class ApplicationController:
         *,
         refresh: Refresh = Refresh.NONE,
         revisions: Sequence[str] | None = None,
+        fresh_after: float | None = None,
     ) -> _Compared:
         """Render, read the live state and compare; failures come back as a condition, never raised."""
         if project is None:
@@ -815,7 +827,7 @@ class ApplicationController:
                 error_type="InvalidSpecError",
             )
         try:
-            render = self.render(doc, refresh=refresh, revisions=revisions)
+            render = self.render(doc, refresh=refresh, revisions=revisions, fresh_after=fresh_after)
         except ArgoError as exc:
             return _Compared(None, None, None, error=f"Failed to load target state: {exc.message}")
         try:
@@ -857,8 +869,12 @@ class ApplicationController:
         )
         return _Compared(result, render, handle)
 
-    def refresh_app(self, namespace: str, name: str, *, level: Refresh = Refresh.NONE) -> bool:
-        """One comparison of one app, written to its status; False when the app does not exist."""
+    def refresh_app(
+        self, namespace: str, name: str, *, level: Refresh = Refresh.NONE, fresh_after: float | None = None
+    ) -> bool:
+        """One comparison of one app, written to its status; False when the app does not exist.
+
+        ``fresh_after``: when the refresh was asked for; Git answers fetched since then count as fresh."""
         loaded = self._load(namespace, name)
         if loaded is None:
             return False
@@ -872,7 +888,7 @@ class ApplicationController:
             level = Refresh.HARD
         elif requested and level == Refresh.NONE:
             level = Refresh.NORMAL
-        compared = self.compare(doc, loaded.project, refresh=level)
+        compared = self.compare(doc, loaded.project, refresh=level, fresh_after=fresh_after)
         now = self.clock()
         project = loaded.project
         started: list[bool] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,28 @@ def test_normal_refresh_sees_new_commit_and_forced_fetch(renderer: SourceRendere
     before = renderer.counters.fetches
     renderer.git.fetch(repo.url, None, force=True)
     assert renderer.counters.fetches == before + 1
+
+
+def test_normal_refreshes_asked_before_an_ls_remote_share_it(renderer: SourceRenderer, repo: GitRepo) -> None:
+    repo.commit("one", {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n"})
+    asked = time.monotonic()
+    second = repo.commit("two", {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: two\n"})
+
+    def normal(fresh_after: float | None) -> str:
+        req = RenderRequest(
+            sources=(_src(repo, "main"),), app_name="a", refresh=Refresh.NORMAL, fresh_after=fresh_after
+        )
+        return renderer.render(req).revision
+
+    assert normal(asked) == second
+    looked = renderer.counters.ls_remotes
+    # Asked for before that ls-remote started: its answer is fresh enough, whatever the revision cache says.
+    assert normal(asked) == second
+    assert renderer.counters.ls_remotes == looked
+    # Asked for after it (a push may have come in between): a new one.
+    third = repo.commit("three", {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: three\n"})
+    assert normal(time.monotonic()) == third
+    assert renderer.counters.ls_remotes == looked + 1
 
 
 def test_list_refs_metadata_and_apps(renderer: SourceRenderer, repo: GitRepo, tagged) -> None:

@@ -268,16 +268,23 @@ class GitMirrors:
     # -- remote refs
     # --------------------------------------------------------------------------------
 
-    def ls_remote(self, url: str, creds: RepoCredentials | None = None, *, force: bool = False) -> RemoteRefs:
+    def ls_remote(
+        self,
+        url: str,
+        creds: RepoCredentials | None = None,
+        *,
+        force: bool = False,
+        fresh_after: float | None = None,
+    ) -> RemoteRefs:
         """All refs of the remote; answers younger than ``revision_cache_ttl`` are shared unless
         ``force``.
 
-        A forced call still reuses an answer fetched after it started waiting, so a burst of
-        refreshes for the same repository costs one ``ls-remote``.
+        A forced call still reuses an answer fetched after it started waiting (or after ``fresh_after``, when the
+        refresh behind it was asked for), so a burst of refreshes for the same repository costs one ``ls-remote``.
         """
         _check_url(url)
         key = normalize_repo_url(url)
-        asked_at = time.monotonic()
+        asked_at = time.monotonic() if fresh_after is None else min(fresh_after, time.monotonic())
         with self._lock("ls:" + key):
             cached = self._ls_cache.get(key)
             now = time.monotonic()
@@ -287,13 +294,15 @@ class GitMirrors:
                     return cached
             with self._auth(creds) as auth:
                 self._counters.add("ls_remotes")
+                # Stamped with when it started: a push made while it ran may be missing from the answer.
+                started = time.monotonic()
                 out = self._git(
                     ["ls-remote", "--symref", url],
                     auth=auth,
                     timeout=self._settings.git_request_timeout,
                     what="git ls-remote",
                 )
-            refs = _parse_ls_remote(out, fetched_at=time.monotonic())
+            refs = _parse_ls_remote(out, fetched_at=started)
             self._ls_cache[key] = refs
             return refs
 
@@ -311,6 +320,7 @@ class GitMirrors:
         revision: str,
         tag_prefix: str = "",
         force: bool = False,
+        fresh_after: float | None = None,
     ) -> str:
         """The commit SHA ``revision`` denotes: HEAD, branch, tag, semver constraint over tags, full or
         short SHA.
@@ -320,7 +330,7 @@ class GitMirrors:
             return revision
         if not revision:
             revision = "HEAD"
-        remote = self.ls_remote(url, creds, force=force)
+        remote = self.ls_remote(url, creds, force=force, fresh_after=fresh_after)
         constraint = None
         if parse_version(revision) is None:
             constraint = parse_constraint(revision)

@@ -242,9 +242,10 @@ class SourceRenderer:
         *,
         credentials: RepoCredentials | None = None,
         refresh: Refresh = Refresh.NONE,
+        fresh_after: float | None = None,
     ) -> str:
         """The commit SHA (Git), chart version (Helm chart) or digest (OCI artifact) a source's
-        ``targetRevision`` denotes.
+        ``targetRevision`` denotes (``fresh_after``: see ``RenderRequest``).
         """
         url = _repo_url(source)
         force = refresh != Refresh.NONE
@@ -266,6 +267,7 @@ class SourceRenderer:
             revision=revision,
             tag_prefix=str(source.get("tagPrefix") or ""),
             force=force,
+            fresh_after=fresh_after,
         )
 
     def list_refs(self, credentials: RepoCredentials, *, force: bool = False) -> Refs:
@@ -375,6 +377,7 @@ class SourceRenderer:
                 s,
                 credentials=_find_creds(request.credentials, _repo_url(s)),
                 refresh=request.refresh,
+                fresh_after=request.fresh_after,
             )
             for s in request.sources
         ]

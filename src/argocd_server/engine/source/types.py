@@ -159,6 +159,9 @@ class RenderRequest:
     api_versions: tuple[str, ...] = ()
     credentials: tuple[RepoCredentials, ...] = ()
     refresh: Refresh = Refresh.NONE
+    fresh_after: float | None = None
+    """With a normal refresh: a Git ls-remote answer fetched after this ``time.monotonic()`` instant (when the
+    refresh was asked for) is fresh enough, so a burst of refreshes of one repository shares one ls-remote."""
     app_label_key: str = "app.kubernetes.io/instance"
     kustomize_build_options: tuple[str, ...] = ()
     """argocd-cm ``kustomize.buildOptions`` split into arguments."""
