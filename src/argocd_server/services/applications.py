@@ -397,14 +397,14 @@ class ApplicationService:
         except InvalidArgument as exc:
             raise ArgoError(f"error parsing the selector: {exc.message}") from None
         namespaces = [app_namespace] if app_namespace else None
-        filters: dict[str, Any] = {
-            "namespaces": namespaces,
-            "projects": projects,
-            "name": name,
-            "repo": repo,
-            "with_labels": not parsed.empty,
-        }
-        rows = self._store.list_cached(self._doc_cache, **filters)
+        rows = self._store.list_cached(
+            self._doc_cache,
+            namespaces=namespaces,
+            projects=projects,
+            name=name,
+            repo=repo,
+            with_labels=not parsed.empty,
+        )
         self._session.rollback()
         # The resourceVersion covers every matching row, including those filtered out below.
         version = max((row[3] for row in rows), default=0)
