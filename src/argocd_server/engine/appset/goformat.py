@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from argocd_server.yamlload import GoYamlLoader
+
 __all__ = [
     "NO_VALUE",
     "Int64",
@@ -274,29 +276,12 @@ def go_yaml_dumps(value: Any) -> str:
     return yaml.safe_dump(_plain_numbers(value), default_flow_style=False, sort_keys=True, width=1 << 30)
 
 
-_BaseLoader: type[yaml.SafeLoader]
-try:
-    _BaseLoader = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - libyaml missing
-    _BaseLoader = yaml.SafeLoader
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """SafeLoader without the timestamp resolver: Go reads YAML through JSON, which has no dates."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def load_yaml(text: str) -> Any:
     """The first document of a YAML (or JSON) text as Go's ``sigs.k8s.io/yaml`` decodes it (see go_json_value).
 
     Raises ``yaml.YAMLError`` on malformed input.
     """
-    for document in yaml.load_all(text, Loader=_Loader):
+    for document in yaml.load_all(text, Loader=GoYamlLoader):
         return go_json_value(document)
     return None
 

@@ -12,24 +12,9 @@ from typing import Any
 import yaml
 
 from argocd_server.errors import SourceError
+from argocd_server.yamlload import GoYamlLoader
 
 from .types import Manifest
-
-_BaseLoader: type[yaml.SafeLoader]
-try:
-    _BaseLoader = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - libyaml missing
-    _BaseLoader = yaml.SafeLoader
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """SafeLoader without the timestamp resolver."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _stringify_keys(value: Any) -> Any:
@@ -52,11 +37,11 @@ def _key(key: Any) -> str:
 
 def load_yaml_documents(text: str) -> list[Any]:
     """Every non-empty document of a YAML stream, keys as strings, timestamps as strings."""
-    return [_stringify_keys(doc) for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    return [_stringify_keys(doc) for doc in yaml.load_all(text, Loader=GoYamlLoader) if doc is not None]
 
 
 def load_yaml(text: str) -> Any:
-    return _stringify_keys(yaml.load(text, Loader=_Loader))  # noqa: S506
+    return _stringify_keys(yaml.load(text, Loader=GoYamlLoader))  # noqa: S506
 
 
 def expand_lists(objects: list[Any], *, origin: str) -> list[Manifest]:
