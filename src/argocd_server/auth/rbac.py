@@ -594,6 +594,31 @@ class _SubjectView:
         self._generic = tuple(generic)
         self._has_deny = any(line.allow is False for line in selected)
 
+    def object_predicate(self, resource: str, action: str) -> _FieldMatcher | None:
+        """``allows(resource, action, ·)`` as a function of the object alone, where it reduces to the merged
+        allow and deny matchers of that literal resource and action; None where other lines could take part
+        (ordered evaluation, per-line rules or generic lines that match this resource and action)."""
+        if self._ordered is not None:
+            return None
+        if any(res_match(resource) and act_match(action) for res_match, act_match, _, _ in self._generic):
+            return None
+        bucket = self._by_resource.get(resource)
+        if bucket is None:
+            return _no_value
+        by_action, rules = bucket
+        if any(act_match(action) for act_match, _, _ in rules):
+            return None
+        matchers = by_action.get(action)
+        if matchers is None:
+            return _no_value
+        allow_match, deny_match = matchers
+        if allow_match is None:
+            return _no_value
+        if deny_match is None:
+            return allow_match
+        allowed, denied = allow_match, deny_match
+        return lambda obj: bool(allowed(obj)) and not denied(obj)
+
     def allows(self, resource: str, action: str, obj: str) -> bool:
         """Some matching allow and no matching deny; _InvalidPattern where Casbin's evaluation fails."""
         if self._ordered is not None:
@@ -714,6 +739,16 @@ class _PolicySet:
                 return False
 
         return decide
+
+    def predicate(self, subject: str, resource: str, action: str) -> _FieldMatcher | None:
+        """The subject's decision for one resource and action as a function of the object (see
+        ``_SubjectView.object_predicate``); None where only the full evaluation will do."""
+        if self._engine != _COMPILED:
+            return None
+        view = self._views.get(subject)
+        if view is None:
+            view = self._view(subject)
+        return view.object_predicate(resource, action)
 
     def casbin_allows(self, subject: str, request: tuple[str, str, str]) -> bool:
         """The decision Casbin's own evaluation gives: the reference the compiled path must match."""
@@ -869,19 +904,40 @@ class Enforcer:
         matcher calls ``_decide`` would make. Decisions bypass the shared LRU so one big list does not evict
         everyone else's entries."""
         state = self._state
-        plans: dict[str | None, tuple[Callable[[str, str, str], bool], ...]] = {}
-        decisions: list[bool] = []
-        for obj in objects:
-            name = project_of(resource, obj)
-            plan = plans.get(name)
-            if plan is None:
-                plan = plans[name] = self._plan(state, claims, name)
-            for decide in plan:
-                if decide(resource, action, obj):
-                    decisions.append(True)
-                    break
+        objects = list(objects)
+        # Objects by project, in a pass without a call per object for the usual resources.
+        if resource == "projects":
+            names: list[str | None] = list(objects)
+        elif resource in PROJECT_SCOPED_RESOURCES:
+            names = [obj.partition("/")[0] if "/" in obj else None for obj in objects]
+        else:
+            names = [None] * len(objects)
+        groups: dict[str | None, list[int]] = {}
+        for index, name in enumerate(names):
+            members = groups.get(name)
+            if members is None:
+                groups[name] = [index]
             else:
-                decisions.append(False)
+                members.append(index)
+        decisions = [False] * len(objects)
+        for name, indexes in groups.items():
+            plan = self._plan(state, claims, name)
+            predicates = [policy.predicate(subject, resource, action) for policy, subject in plan]
+            if predicates and all(p is not None for p in predicates):
+                # The decision depends on the object alone: the matchers run over the group without the
+                # per-check machinery (most lists: one predicate, one compiled pattern, called from C).
+                checks = [p for p in predicates if p is not None]
+                if len(checks) == 1:
+                    found = list(map(checks[0], [objects[i] for i in indexes]))
+                else:
+                    found = [any(check(objects[i]) for check in checks) for i in indexes]
+                for index, ok in zip(indexes, found, strict=True):
+                    decisions[index] = bool(ok)
+                continue
+            deciders = [policy.decider(subject) for policy, subject in plan]
+            for index in indexes:
+                obj = objects[index]
+                decisions[index] = any(decide(resource, action, obj) for decide in deciders)
         return decisions
 
     def enforce_or_raise(self, claims: Claims | None, resource: str, action: str, obj: str) -> None:
@@ -931,17 +987,17 @@ class Enforcer:
 
     def _plan(
         self, state: _State, claims: Claims | None, project_name: str | None
-    ) -> tuple[Callable[[str, str, str], bool], ...]:
-        """The checks ``_decide`` makes for any object of one project, as deciders to try in order.
+    ) -> tuple[tuple[_PolicySet, str], ...]:
+        """The checks ``_decide`` makes for any object of one project: (policy set, subject) pairs to try in order.
 
         ``_decide`` is an "any of" over (policy set, subject) pairs chosen by the project alone, its early
         "no"s depending only on the project too, so the same pairs give the same answer for every object.
         The project's policy set is built here even where the default role alone would have said yes; that
         only fills the per-version cache ``_decide`` would fill on its next check."""
         default_role = state.config.policy_default
-        steps: list[Callable[[str, str, str], bool]] = []
+        steps: list[tuple[_PolicySet, str]] = []
         if default_role:
-            steps.append(state.global_policy.decider(default_role))
+            steps.append((state.global_policy, default_role))
         if claims is None:
             return tuple(steps)
         subject = claims.subject
@@ -953,14 +1009,14 @@ class Enforcer:
                 return tuple(steps)
             policy = project_policy
             if default_role:
-                steps.append(policy.decider(default_role))
+                steps.append((policy, default_role))
             if subject.startswith("proj:"):
                 parts = subject.split(":")
                 if len(parts) == 3 and parts[1] == project.name:
-                    steps.append(policy.decider(subject))
+                    steps.append((policy, subject))
                 return tuple(steps)
-        steps.append(policy.decider(subject))
-        steps.extend(policy.decider(group) for group in claims.groups if group in policy.group_members)
+        steps.append((policy, subject))
+        steps.extend((policy, group) for group in claims.groups if group in policy.group_members)
         return tuple(steps)
 
     def _decide(
