@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +40,7 @@ from argocd_server.services.access import Access
 from argocd_server.services.app_manifests import app_sources, render_request
 from argocd_server.services.applications import ApplicationService
 
-__all__ = ["ApplicationSourceService", "ChartDetails", "ManifestResponse", "OCIMetadata"]
+__all__ = ["ApplicationSourceService", "ChartDetails", "ManifestResponse", "OCIMetadata", "RevisionQuery"]
 
 _COMMIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 DEFAULT_LABEL_KEY = "app.kubernetes.io/instance"
@@ -54,6 +55,19 @@ class ManifestResponse(ArgoModel):
     revision: str = ""
     source_type: str = ""
     verify_result: str = ""
+
+
+@dataclass(frozen=True)
+class RevisionQuery:
+    """What RevisionMetadata, RevisionChartDetails and GetOCIMetadata are asked: an app's revision, the source
+    by ``sourceIndex`` or history ``versionId`` (multi-source apps), and the app's namespace and project."""
+
+    name: str
+    revision: str
+    app_namespace: str = ""
+    project: str = ""
+    source_index: int | None = None
+    version_id: int | None = None
 
 
 class ChartDetails(ArgoModel):
@@ -210,18 +224,15 @@ class ApplicationSourceService(ApplicationService):
             manifests.append(orjson.dumps(tracked, option=orjson.OPT_SORT_KEYS).decode())
         return to_wire(ManifestResponse(manifests=manifests))
 
-    def revision_metadata(
-        self,
-        name: str,
-        revision: str,
-        *,
-        app_namespace: str = "",
-        project: str = "",
-        source_index: int | None = None,
-        version_id: int | None = None,
-    ) -> dict[str, Any]:
-        doc, project_doc = self._app(name, app_namespace=app_namespace, project=project)
-        source = _source_by_index_and_version(doc, source_index=source_index, version_id=version_id)
+    def _revision_source(self, query: RevisionQuery) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
+        """The app (existence hiding as ``get``), its project and the source the query designates."""
+        doc, project_doc = self._app(query.name, app_namespace=query.app_namespace, project=query.project)
+        source = _source_by_index_and_version(doc, source_index=query.source_index, version_id=query.version_id)
+        return doc, project_doc, source
+
+    def revision_metadata(self, query: RevisionQuery) -> dict[str, Any]:
+        doc, project_doc, source = self._revision_source(query)
+        revision = query.revision
         # The repo server only describes commits the caller already resolved.
         if not _COMMIT_SHA.match(revision):
             raise ArgoError(f"revision {revision} must be resolved")
@@ -242,18 +253,9 @@ class ApplicationSourceService(ApplicationService):
         )
         return to_wire(response)
 
-    def revision_chart_details(
-        self,
-        name: str,
-        revision: str,
-        *,
-        app_namespace: str = "",
-        project: str = "",
-        source_index: int | None = None,
-        version_id: int | None = None,
-    ) -> dict[str, Any]:
-        doc, _ = self._app(name, app_namespace=app_namespace, project=project)
-        source = _source_by_index_and_version(doc, source_index=source_index, version_id=version_id)
+    def revision_chart_details(self, query: RevisionQuery) -> dict[str, Any]:
+        doc, _, source = self._revision_source(query)
+        name, revision = query.name, query.revision
         chart = str(source.get("chart") or "")
         if not chart:
             raise ArgoError(f"no chart found for application: {name}")
@@ -275,18 +277,9 @@ class ApplicationSourceService(ApplicationService):
         )
         return to_wire(details)
 
-    def oci_metadata(
-        self,
-        name: str,
-        revision: str,
-        *,
-        app_namespace: str = "",
-        project: str = "",
-        source_index: int | None = None,
-        version_id: int | None = None,
-    ) -> dict[str, Any]:
-        doc, _ = self._app(name, app_namespace=app_namespace, project=project)
-        source = _source_by_index_and_version(doc, source_index=source_index, version_id=version_id)
+    def oci_metadata(self, query: RevisionQuery) -> dict[str, Any]:
+        doc, _, source = self._revision_source(query)
+        revision = query.revision
         url = str(source.get("repoURL") or "")
         creds = self._credentials(url, str(doc["spec"].get("project") or "default"))
         meta = self._sources_layer().oci_metadata(source, credentials=creds, revision=revision)

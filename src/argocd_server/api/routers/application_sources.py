@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from argocd_server.api.deps import AccessDep, DbSession, StateDep, query_bool
 from argocd_server.api.responses import json_response
 from argocd_server.errors import InvalidArgument
-from argocd_server.services.app_sources import ApplicationSourceService
+from argocd_server.services.app_sources import ApplicationSourceService, RevisionQuery
 
 router = APIRouter(prefix="/api/v1/applications")
 
@@ -67,64 +67,37 @@ def get_application_manifests(
     return json_response(manifests)
 
 
-@router.get("/{name}/revisions/{revision}/metadata", operation_id="ApplicationService_RevisionMetadata")
-def get_application_revision_metadata(
+def revision_query(
     name: str,
     revision: str,
-    svc: ApplicationSourceServiceDep,
     app_namespace: Annotated[str, Query(alias="appNamespace")] = "",
     project: str = "",
     source_index: Annotated[str | None, Query(alias="sourceIndex")] = None,
     version_id: Annotated[str | None, Query(alias="versionId")] = None,
-) -> Response:
-    metadata = svc.revision_metadata(
-        name,
-        revision,
+) -> RevisionQuery:
+    return RevisionQuery(
+        name=name,
+        revision=revision,
         app_namespace=app_namespace,
         project=project,
         source_index=_optional_int("sourceIndex", source_index),
         version_id=_optional_int("versionId", version_id),
     )
-    return json_response(metadata)
+
+
+RevisionQueryDep = Annotated[RevisionQuery, Depends(revision_query)]
+
+
+@router.get("/{name}/revisions/{revision}/metadata", operation_id="ApplicationService_RevisionMetadata")
+def get_application_revision_metadata(query: RevisionQueryDep, svc: ApplicationSourceServiceDep) -> Response:
+    return json_response(svc.revision_metadata(query))
 
 
 @router.get("/{name}/revisions/{revision}/chartdetails", operation_id="ApplicationService_RevisionChartDetails")
-def get_application_revision_chart_details(
-    name: str,
-    revision: str,
-    svc: ApplicationSourceServiceDep,
-    app_namespace: Annotated[str, Query(alias="appNamespace")] = "",
-    project: str = "",
-    source_index: Annotated[str | None, Query(alias="sourceIndex")] = None,
-    version_id: Annotated[str | None, Query(alias="versionId")] = None,
-) -> Response:
-    details = svc.revision_chart_details(
-        name,
-        revision,
-        app_namespace=app_namespace,
-        project=project,
-        source_index=_optional_int("sourceIndex", source_index),
-        version_id=_optional_int("versionId", version_id),
-    )
-    return json_response(details)
+def get_application_revision_chart_details(query: RevisionQueryDep, svc: ApplicationSourceServiceDep) -> Response:
+    return json_response(svc.revision_chart_details(query))
 
 
 @router.get("/{name}/revisions/{revision}/ocimetadata", operation_id="ApplicationService_GetOCIMetadata")
-def get_application_oci_metadata(
-    name: str,
-    revision: str,
-    svc: ApplicationSourceServiceDep,
-    app_namespace: Annotated[str, Query(alias="appNamespace")] = "",
-    project: str = "",
-    source_index: Annotated[str | None, Query(alias="sourceIndex")] = None,
-    version_id: Annotated[str | None, Query(alias="versionId")] = None,
-) -> Response:
-    metadata = svc.oci_metadata(
-        name,
-        revision,
-        app_namespace=app_namespace,
-        project=project,
-        source_index=_optional_int("sourceIndex", source_index),
-        version_id=_optional_int("versionId", version_id),
-    )
-    return json_response(metadata)
+def get_application_oci_metadata(query: RevisionQueryDep, svc: ApplicationSourceServiceDep) -> Response:
+    return json_response(svc.oci_metadata(query))
