@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from argocd_server.db.base import Base, JSONDocument
@@ -78,6 +78,17 @@ class ApplicationRow(Base):
     operation_pending: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     doc: Mapped[str] = mapped_column(Text)
+
+
+class ApplicationChangeRow(Base):
+    """One write to the applications table: the row's id, numbered in commit order. Kept by triggers on SQLite
+    (migration 0004) for the list cache in ``db.stores.applications``; empty elsewhere."""
+
+    __tablename__ = "application_changes"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[int] = mapped_column(Integer)
 
 
 class ProjectRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from argocd_server.db.engine import make_engine
 from argocd_server.main import create_app
 from tests.conftest import SettingsFactory, bearer, login
 from tests.support.configmaps import write_configmaps
@@ -188,6 +191,51 @@ def test_project_restrictions(client: TestClient, admin: dict[str, str]) -> None
     response = create(client, admin, bad_dest)
     assert response.status_code == 400
     assert "do not match any of the allowed destinations in project 'team-a'" in response.json()["message"]
+
+
+def test_lists_follow_writes_made_by_another_process(
+    client: TestClient, admin: dict[str, str], database_url: str
+) -> None:
+    # Another replica (or any other writer) changes the table behind this process's back: the next list shows it.
+    def names_and_paths() -> dict[str, str]:
+        response = client.get("/api/v1/applications", headers=admin)
+        assert response.status_code == 200, response.text
+        return {i["metadata"]["name"]: i["spec"]["source"]["path"] for i in response.json()["items"]}
+
+    for name in ("peer-a", "peer-b"):
+        assert create(client, admin, app_body(name)).status_code == 200
+    assert names_and_paths() == {"peer-a": "guestbook", "peer-b": "guestbook"}
+    other = make_engine(database_url, pool_size=1)
+    try:
+        with other.begin() as conn:
+            doc = json.loads(conn.execute(text("SELECT doc FROM applications WHERE name = 'peer-a'")).scalar_one())
+            doc["spec"]["source"]["path"] = "other"
+            conn.execute(
+                text(
+                    "UPDATE applications SET doc = :doc, resource_version = resource_version + 1 WHERE name = 'peer-a'"
+                ),
+                {"doc": json.dumps(doc)},
+            )
+        assert names_and_paths() == {"peer-a": "other", "peer-b": "guestbook"}
+        with other.begin() as conn:
+            conn.execute(text("DELETE FROM applications WHERE name = 'peer-b'"))
+        assert names_and_paths() == {"peer-a": "other"}
+        # More writes than the change log keeps between two lists: the first of them must not be lost.
+        assert create(client, admin, app_body("peer-c")).status_code == 200
+        assert names_and_paths() == {"peer-a": "other", "peer-c": "guestbook"}
+        doc["spec"]["source"]["path"] = "p"
+        with other.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE applications SET doc = :doc, resource_version = resource_version + 1 WHERE name = 'peer-a'"
+                ),
+                {"doc": json.dumps(doc)},
+            )
+            for _ in range(11_000):
+                conn.execute(text("UPDATE applications SET generation = generation WHERE name = 'peer-c'"))
+        assert names_and_paths() == {"peer-a": "p", "peer-c": "guestbook"}
+    finally:
+        other.dispose()
 
 
 @pytest.fixture

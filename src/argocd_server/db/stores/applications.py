@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Text, Update, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
-from argocd_server.db.models import ApplicationRow
+from argocd_server.db.models import ApplicationChangeRow, ApplicationRow
 
 LIST_COLUMNS = (
     ApplicationRow.namespace,
@@ -59,6 +61,66 @@ def _swap_statement(columns: frozenset[str]) -> Update:
     )
 
 
+_NEWEST_CHANGE = select(func.max(ApplicationChangeRow.seq))
+# SQLite only (the change log is kept there alone), so written once in its parameter style.
+_CHANGES_SINCE = "SELECT seq, app_id FROM application_changes WHERE seq >= ? ORDER BY seq"
+_LOAD_LISTED = "SELECT id, namespace, name, project, resource_version, doc FROM applications WHERE id IN ({marks})"
+_LOAD_LISTED_LABELS = (
+    "SELECT id, namespace, name, project, resource_version, doc, CAST(labels AS TEXT) FROM applications "
+    "WHERE id IN ({marks})"
+)
+
+
+def _fetch_sql(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """``sql`` run as written on the session's connection and transaction; the driver's plain tuples."""
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _listed_order(row: tuple[Any, ...]) -> tuple[str, str]:
+    return row[1], row[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _WholeTable:
+    """Every application as ``list_cached`` answers, in (name, namespace) order, with the row ids alongside;
+    current to change-log entry ``stamp``. Never changed once made: a request may still be reading it."""
+
+    stamp: int
+    ids: list[int]
+    rows: list[tuple[Any, ...]]
+
+    def patched(self, stamp: int, changed: set[int], fresh: Sequence[tuple[int, tuple[Any, ...]]]) -> _WholeTable:
+        """A copy without the ``changed`` rows, then with their ``fresh`` state (deleted rows have none)."""
+        keep = [k for k, row_id in enumerate(self.ids) if row_id not in changed]
+        ids = [self.ids[k] for k in keep]
+        rows = [self.rows[k] for k in keep]
+        for row_id, row in fresh:
+            at = bisect.bisect_left(rows, _listed_order(row), key=_listed_order)
+            rows.insert(at, row)
+            ids.insert(at, row_id)
+        return _WholeTable(stamp, ids, rows)
+
+
+def _filter_listed(
+    rows: list[tuple[Any, ...]], *, namespaces: Sequence[str] | None, projects: Sequence[str], name: str
+) -> list[tuple[Any, ...]]:
+    """``list_cached``'s filters (but ``repo``) over its answer for the whole table."""
+    if namespaces is not None:
+        wanted_namespaces = set(namespaces)
+        rows = [row for row in rows if row[0] in wanted_namespaces]
+    if projects:
+        wanted_projects = set(projects)
+        rows = [row for row in rows if row[2] in wanted_projects]
+    if name:
+        rows = [row for row in rows if row[1] == name]
+    return rows
+
+
 _LOAD_CHUNK = 500
 """Ids per document load: well under SQLite's bound-parameter limit."""
 
@@ -75,6 +137,17 @@ class DocumentCache:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._docs: dict[int, tuple[int, str, bytes]] = {}
+        # The whole-table list (one with labels, one without) and the change-log entry it is current to.
+        self._tables: dict[bool, _WholeTable] = {}
+
+    def whole_table(self, with_labels: bool) -> _WholeTable | None:
+        return self._tables.get(with_labels)
+
+    def keep_whole_table(self, with_labels: bool, table: _WholeTable) -> None:
+        with self._lock:
+            held = self._tables.get(with_labels)
+            if held is None or held.stamp <= table.stamp:
+                self._tables[with_labels] = table
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -151,7 +224,65 @@ class ApplicationStore:
 
         One scan of (id, namespace, name, project, resource_version, uid[, labels]) in name order, then one load per
         chunk of the documents the cache lacks, in the same transaction (on PostgreSQL a row may have moved on
-        between the two reads: the loaded version and document are the ones returned)."""
+        between the two reads: the loaded version and document are the ones returned).
+
+        On SQLite the table's change log (migration 0004) spares the scan: the whole-table answer is remembered with
+        the newest log entry it includes, and a later list reads only the log entries after it and the rows they
+        name, patches a copy and filters it in memory (``repo`` excepted: that column is not kept)."""
+        if repo or self._session.get_bind().dialect.name != "sqlite":
+            return self._list_scanned(
+                cache, namespaces=namespaces, projects=projects, name=name, repo=repo, with_labels=with_labels
+            )[1]
+        held = cache.whole_table(with_labels)
+        current = self._caught_up(held, with_labels) if held is not None else None
+        if current is None:
+            if namespaces is not None or projects or name:
+                return self._list_scanned(
+                    cache, namespaces=namespaces, projects=projects, name=name, repo="", with_labels=with_labels
+                )[1]
+            # Read first, in the scan's transaction: the scan then includes every change up to this entry.
+            stamp = self._session.scalar(_NEWEST_CHANGE) or 0
+            ids, rows = self._list_scanned(
+                cache, namespaces=None, projects=(), name="", repo="", with_labels=with_labels
+            )
+            current = _WholeTable(stamp, ids, rows)
+        if current is not held:
+            cache.keep_whole_table(with_labels, current)
+        return _filter_listed(current.rows, namespaces=namespaces, projects=projects, name=name)
+
+    def _caught_up(self, held: _WholeTable, with_labels: bool) -> _WholeTable | None:
+        """``held`` brought up to the newest change-log entry, or None when the log no longer reaches back to it
+        (trimmed) and the table must be scanned."""
+        entries = _fetch_sql(self._session, _CHANGES_SINCE, (held.stamp,))
+        if not entries:
+            return held if held.stamp == 0 else None
+        if entries[0][0] != held.stamp:
+            return None  # the entry the list was current to has been trimmed away
+        changed = {app_id for _, app_id in entries[1:]}
+        if not changed:
+            return held
+        ordered = sorted(changed)
+        fresh: list[tuple[int, tuple[Any, ...]]] = []
+        sql = _LOAD_LISTED_LABELS if with_labels else _LOAD_LISTED
+        for start in range(0, len(ordered), _LOAD_CHUNK):
+            chunk = ordered[start : start + _LOAD_CHUNK]
+            statement = sql.format(marks=",".join("?" * len(chunk)))
+            for row_id, *columns in _fetch_sql(self._session, statement, chunk):
+                columns[4] = columns[4].encode()
+                fresh.append((row_id, tuple(columns)))
+        return held.patched(entries[-1][0], changed, fresh)
+
+    def _list_scanned(
+        self,
+        cache: DocumentCache,
+        *,
+        namespaces: Sequence[str] | None,
+        projects: Sequence[str],
+        name: str,
+        repo: str,
+        with_labels: bool,
+    ) -> tuple[list[int], list[tuple[Any, ...]]]:
+        """The scan and load described in ``list_cached``: the row ids and the answer, aligned."""
         table = ApplicationRow.__table__
         columns: list[ColumnElement[Any]] = [
             table.c.id,
@@ -186,6 +317,7 @@ class ApplicationStore:
             cache.put_many([(row_id, *entry) for row_id, entry in loaded.items()])
         if namespaces is None and not projects and not name and not repo:
             cache.keep_only({row[0] for row in scanned})
+        ids: list[int] = []
         out: list[tuple[Any, ...]] = []
         for row, doc in zip(scanned, docs, strict=True):
             version = row[4]
@@ -194,8 +326,9 @@ class ApplicationStore:
                 if fresh is None:
                     continue  # deleted between the scan and the load
                 version, _, doc = fresh
+            ids.append(row[0])
             out.append((row[1], row[2], row[3], version, doc, *row[6:]))
-        return out
+        return ids, out
 
     def add(self, row: ApplicationRow) -> None:
         self._session.add(row)
