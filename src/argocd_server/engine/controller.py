@@ -40,7 +40,8 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -332,6 +333,8 @@ class _AppMemo:
     operation_ended: float = float("-inf")
     """``time.monotonic()`` when this process last ended an operation of the app (for the self-heal settle)."""
     refresh_waiters: list[threading.Event] = field(default_factory=list)
+    compared_basis: tuple[Any, ...] | None = None
+    """What the last comparison was made from (see ``_comparison_basis``)."""
 
 
 class ApplicationController:
@@ -412,6 +415,8 @@ class ApplicationController:
         self._running = False
         self._random = random.Random()  # noqa: S311 - jitter, not security
         self._instances: dict[str, AppKey] = {}
+        # Apps whose operation step is running now, and whether a live change of theirs came in meanwhile.
+        self._operating: dict[AppKey, bool] = {}
         self._subscriptions: dict[str, tuple[ClusterCache, Subscription]] = {}
         self._next_event_prune = 0.0
 
@@ -538,9 +543,11 @@ class ApplicationController:
             try:
                 assert isinstance(key, tuple)
                 with self._memo_lock:
-                    level = self._refresh_levels.pop(key, Refresh.NONE)
+                    level = self._refresh_levels.pop(key, None)
                     asked_at = self._refresh_asked_at.pop(key, None)
-                self.refresh_app(key[0], key[1], level=level, fresh_after=asked_at)
+                self.refresh_app(
+                    key[0], key[1], level=level or Refresh.NONE, fresh_after=asked_at, requested=level is not None
+                )
             except Exception:
                 log.exception("refreshing application %s failed", key)
             finally:
@@ -551,9 +558,10 @@ class ApplicationController:
             key = self.operation_queue.get(timeout=0.5)
             if key is None:
                 continue
+            assert isinstance(key, tuple)
             try:
-                assert isinstance(key, tuple)
-                delay = self.process_operation(key[0], key[1])
+                with self.operation_step(key):
+                    delay = self.process_operation(key[0], key[1])
                 if delay is not None:
                     self.operation_queue.add_after(key, delay)
             except Exception:
@@ -561,6 +569,20 @@ class ApplicationController:
                 self.operation_queue.add_after(key, max(self.poll_interval, 1.0))
             finally:
                 self.operation_queue.done(key)
+
+    @contextmanager
+    def operation_step(self, key: AppKey) -> Iterator[None]:
+        """While an operation step of ``key`` runs, live changes of its objects (mostly the step's own writes)
+        wait: one comparison is asked for when the step is over, instead of one per object meanwhile."""
+        with self._memo_lock:
+            self._operating[key] = False
+        try:
+            yield
+        finally:
+            with self._memo_lock:
+                changed_meanwhile = self._operating.pop(key, False)
+            if changed_meanwhile:
+                self.request_refresh(key[0], key[1], level=Refresh.NONE)
 
     # --- database ---
 
@@ -692,6 +714,11 @@ class ApplicationController:
             return
         with self._memo_lock:
             key = self._instances.get(app)
+            if key is not None and key in self._operating:
+                # Most likely the operation's own apply: one comparison once the step is over, not one per object
+                # while it is still writing.
+                self._operating[key] = True
+                return
         if key is not None:
             # A live change needs a new comparison, not a new look at Git (upstream: CompareWithRecent).
             self.request_refresh(key[0], key[1], level=Refresh.NONE)
@@ -870,11 +897,20 @@ class ApplicationController:
         return _Compared(result, render, handle)
 
     def refresh_app(
-        self, namespace: str, name: str, *, level: Refresh = Refresh.NONE, fresh_after: float | None = None
+        self,
+        namespace: str,
+        name: str,
+        *,
+        level: Refresh = Refresh.NONE,
+        fresh_after: float | None = None,
+        requested: bool = True,
     ) -> bool:
         """One comparison of one app, written to its status; False when the app does not exist.
 
-        ``fresh_after``: when the refresh was asked for; Git answers fetched since then count as fresh."""
+        ``fresh_after``: when the refresh was asked for; Git answers fetched since then count as fresh.
+        ``requested=False`` is the scan noticing a write to the app: as upstream's controller, it compares only
+        when something the comparison depends on moved (spec, annotations, deletion) or the app is due; a write
+        of status or of an operation alone changes nothing to compare."""
         loaded = self._load(namespace, name)
         if loaded is None:
             return False
@@ -882,17 +918,21 @@ class ApplicationController:
         annotations = (doc.get("metadata") or {}).get("annotations") or {}
         if str(annotations.get(ANNOTATION_SKIP_RECONCILE, "")).lower() == "true":
             return True
-        requested = annotations.get(ANNOTATION_REFRESH)
+        asked = annotations.get(ANNOTATION_REFRESH)
         refresh_stamp = annotations.get(ANNOTATION_REFRESH_TIMESTAMP)
-        if requested == Refresh.HARD.value:
+        if asked == Refresh.HARD.value:
             level = Refresh.HARD
-        elif requested and level == Refresh.NONE:
+        elif asked and level == Refresh.NONE:
             level = Refresh.NORMAL
+        memo = self._memo_for((namespace, name))
+        basis = _comparison_basis(doc)
+        if not requested and not asked and memo.compared_basis == basis and time.monotonic() < memo.next_due:
+            return True
         compared = self.compare(doc, loaded.project, refresh=level, fresh_after=fresh_after)
+        memo.compared_basis = basis
         now = self.clock()
         project = loaded.project
         started: list[bool] = []
-        memo = self._memo_for((namespace, name))
         memo.next_due = time.monotonic() + self.reconciliation_seconds + self._random.uniform(0, self.jitter_seconds)
         compared_spec = _compared_to(doc)
 
@@ -1782,6 +1822,14 @@ def _row_columns(doc: Mapping[str, Any]) -> dict[str, Any]:
         "operation_pending": bool(doc.get("operation")),
         "deleting": bool((doc.get("metadata") or {}).get("deletionTimestamp")),
     }
+
+
+def _comparison_basis(doc: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a comparison of ``doc`` depends on besides Git, the project and the cluster: the spec (its
+    generation), the annotations and whether it is being deleted."""
+    meta = doc.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    return (meta.get("generation"), tuple(sorted(annotations.items())), bool(meta.get("deletionTimestamp")))
 
 
 def _compared_to(doc: Mapping[str, Any]) -> dict[str, Any]:

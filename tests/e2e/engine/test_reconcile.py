@@ -1,10 +1,14 @@
-"""``status.reconciledAt`` advances on every reconcile, including one whose comparison fails: the CLI's ``app wait``
-waits for it to pass the operation's ``finishedAt`` and must not hang while Git is unreachable."""
+"""When the controller compares. ``status.reconciledAt`` advances on every reconcile, including one whose comparison
+fails: the CLI's ``app wait`` waits for it to pass the operation's ``finishedAt`` and must not hang while Git is
+unreachable. A write that moves nothing a comparison depends on is not compared again, and live changes made while an
+operation step runs are compared once, after the step."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
+from kubernetes import client as k8s
 from tests.e2e.engine.conftest import Env
 from tests.support.git_repo import GitRepo
 
@@ -48,3 +52,59 @@ def test_reconciled_at_advances_when_git_is_unreachable(env: Env, repo: GitRepo)
     assert broken["status"]["reconciledAt"] == _stamp(later)
     # The last good comparison stays visible alongside the new stamp.
     assert broken["status"]["resources"] == good["status"]["resources"]
+
+
+def test_a_write_that_moves_nothing_compared_is_not_compared_again(env: Env) -> None:
+    # Upstream compares again when the spec moved, a refresh was asked for or the app is due; a write of labels,
+    # status or an operation alone (the scan notices every write) costs no comparison and no status write.
+    controller = env.client.app.state.argo.controller  # type: ignore[attr-defined]
+    assert isinstance(controller, ApplicationController)
+    start = datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)
+    clock = _Clock(start)
+    controller.clock = clock
+    env.create("guestbook", path="guestbook")
+    env.get("guestbook", refresh="normal")
+    controller.refresh_app("argocd", "guestbook", requested=False)
+    assert env.get("guestbook")["status"]["reconciledAt"] == _stamp(start)
+
+    clock.now = start + timedelta(minutes=1)
+    patched = env.client.patch(
+        "/api/v1/applications/guestbook",
+        json={"patch": '{"metadata": {"labels": {"team": "a"}}}', "patchType": "merge"},
+        headers=env.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert controller.refresh_app("argocd", "guestbook", requested=False)
+    assert env.get("guestbook")["status"]["reconciledAt"] == _stamp(start)
+
+    patched = env.client.patch(
+        "/api/v1/applications/guestbook",
+        json={"patch": '{"spec": {"info": [{"name": "owner", "value": "a"}]}}', "patchType": "merge"},
+        headers=env.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert controller.refresh_app("argocd", "guestbook", requested=False)
+    assert env.get("guestbook")["status"]["reconciledAt"] == _stamp(clock.now)
+
+
+def test_a_live_change_during_an_operation_step_is_compared_once_the_step_ends(env: Env) -> None:
+    controller = env.client.app.state.argo.controller  # type: ignore[attr-defined]
+    assert isinstance(controller, ApplicationController)
+    env.create("guestbook", path="guestbook")
+    assert env.sync("guestbook").status_code == 200
+    env.wait_operation("guestbook")
+    env.wait_synced_healthy("guestbook")
+    key = ("argocd", "guestbook")
+    with controller.operation_step(key):
+        api = env.sim.api_client()
+        try:
+            k8s.AppsV1Api(api).patch_namespaced_deployment("guestbook-ui", "default", {"spec": {"replicas": 3}})
+        finally:
+            api.close()
+        deadline = time.monotonic() + 10
+        while not controller._operating.get(key) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert controller._operating.get(key), "the live change did not arrive"
+        assert key not in controller._refresh_levels  # held back while the step runs
+    assert key in controller._refresh_levels or env.get("guestbook")["status"]["sync"]["status"] == "OutOfSync"
+    env.wait("guestbook", lambda app: app["status"]["sync"]["status"] == "OutOfSync")

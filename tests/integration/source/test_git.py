@@ -17,6 +17,7 @@ from argocd_server.engine.source import (
     SourceRenderer,
     SourceType,
 )
+from argocd_server.engine.source.git import normalize_repo_url
 from tests.support.git_http import serve_git_http
 from tests.support.git_repo import GitRepo, make_git_repo
 
@@ -143,6 +144,35 @@ def test_normal_refreshes_asked_before_an_ls_remote_share_it(renderer: SourceRen
     third = repo.commit("three", {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: three\n"})
     assert normal(time.monotonic()) == third
     assert renderer.counters.ls_remotes == looked + 1
+
+
+def test_a_cached_answer_does_not_wait_behind_a_forced_ls_remote(renderer: SourceRenderer, repo: GitRepo) -> None:
+    # A sync request resolves its revision from the revision cache; a refresh forcing a new ls-remote of the same
+    # repository (slow remote) must not hold it up.
+    head = repo.commit("one", {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n"})
+    assert renderer.git.resolve_revision(repo.url, revision="HEAD") == head
+    key = "ls:" + normalize_repo_url(repo.url)
+    holding, release = threading.Event(), threading.Event()
+
+    def forced_ls_remote_in_flight() -> None:
+        with renderer.git._lock(key):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=forced_ls_remote_in_flight)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        answered: list[str] = []
+        reader = threading.Thread(
+            target=lambda: answered.append(renderer.git.resolve_revision(repo.url, revision="HEAD"))
+        )
+        reader.start()
+        reader.join(5)
+        assert answered == [head]
+    finally:
+        release.set()
+        thread.join(10)
 
 
 def test_list_refs_metadata_and_apps(renderer: SourceRenderer, repo: GitRepo, tagged) -> None:

@@ -284,6 +284,14 @@ class GitMirrors:
         """
         _check_url(url)
         key = normalize_repo_url(url)
+        cached = self._ls_cache.get(key)
+        if (
+            not force
+            and cached is not None
+            and time.monotonic() - cached.fetched_at < self._settings.revision_cache_ttl
+        ):
+            # A fresh answer serves at once: no queueing behind a forced ls-remote of the same repository.
+            return cached
         asked_at = time.monotonic() if fresh_after is None else min(fresh_after, time.monotonic())
         with self._lock("ls:" + key):
             cached = self._ls_cache.get(key)
