@@ -1,7 +1,9 @@
 """Annotated dependency aliases: the only way routers reach state, sessions, the caller and services.
 
 Cheap dependencies are ``async def`` so FastAPI runs them on the event loop instead of hopping to a worker thread
-for each (token checks are CPU-only, with account state cached); anything that touches the database stays ``def``.
+for each (token checks are CPU-only, with account state cached; the routers' service factories only build objects):
+each hop costs a thread wake-up, and more while the controller's threads hold the interpreter. Anything that touches
+the database (the session dependency, the routes themselves) stays ``def``.
 
 Token lookup follows upstream (first hit wins): the ``Grpc-Metadata-Token`` header, ``Authorization: Bearer``
 (only when the value has three dot-separated parts), then the ``argocd.token`` cookie, reassembled from its chunks.
@@ -194,7 +196,7 @@ async def session_service(state: StateDep, principal: OptionalPrincipal) -> Sess
     return SessionService(authenticator=state.authenticator, principal=principal)
 
 
-def account_service(db: DbSession, state: StateDep, access: AccessDep) -> AccountService:
+async def account_service(db: DbSession, state: StateDep, access: AccessDep) -> AccountService:
     return AccountService(
         session=db,
         access=access,

@@ -24,7 +24,7 @@ def _namespaces(state: StateDep) -> list[str]:
     return [n.strip() for n in state.config.cmd_params.get("application.namespaces", "").split(",") if n.strip()]
 
 
-def diff_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationDiffService:
+async def diff_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationDiffService:
     return ApplicationDiffService(
         session=db,
         access=access,
@@ -35,7 +35,7 @@ def diff_service(db: DbSession, state: StateDep, access: AccessDep) -> Applicati
     )
 
 
-def local_manifests_service(db: DbSession, state: StateDep, access: AccessDep) -> LocalManifestsService:
+async def local_manifests_service(db: DbSession, state: StateDep, access: AccessDep) -> LocalManifestsService:
     controller = state.controller
     return LocalManifestsService(
         session=db,

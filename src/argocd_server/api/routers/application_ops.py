@@ -15,7 +15,7 @@ from argocd_server.services.app_operations import ApplicationOperationsService
 router = APIRouter(prefix="/api/v1/applications")
 
 
-def operations_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationOperationsService:
+async def operations_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationOperationsService:
     namespaces = [n.strip() for n in state.config.cmd_params.get("application.namespaces", "").split(",") if n.strip()]
     return ApplicationOperationsService(
         session=db,

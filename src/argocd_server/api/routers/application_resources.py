@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1/applications")
 SSE_KEEPALIVE_SECONDS = 15.0
 
 
-def resource_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationResourceService:
+async def resource_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationResourceService:
     namespaces = [n.strip() for n in state.config.cmd_params.get("application.namespaces", "").split(",") if n.strip()]
     return ApplicationResourceService(
         session=db,

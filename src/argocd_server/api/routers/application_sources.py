@@ -16,7 +16,7 @@ from argocd_server.services.app_sources import ApplicationSourceService, Revisio
 router = APIRouter(prefix="/api/v1/applications")
 
 
-def application_source_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSourceService:
+async def application_source_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSourceService:
     namespaces = [n.strip() for n in state.config.cmd_params.get("application.namespaces", "").split(",") if n.strip()]
     controller = state.controller
     return ApplicationSourceService(

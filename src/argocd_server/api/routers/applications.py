@@ -15,7 +15,7 @@ from argocd_server.services.applications import ApplicationService
 router = APIRouter(prefix="/api/v1/applications")
 
 
-def application_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationService:
+async def application_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationService:
     namespaces = [n.strip() for n in state.config.cmd_params.get("application.namespaces", "").split(",") if n.strip()]
     return ApplicationService(
         session=db,

@@ -14,7 +14,7 @@ from argocd_server.services.appset_views import ApplicationSetViewService
 router = APIRouter(prefix="/api/v1/applicationsets")
 
 
-def appset_view_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSetViewService:
+async def appset_view_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSetViewService:
     raw = state.config.cmd_params.get("application.namespaces", "")
     return ApplicationSetViewService(
         session=db,

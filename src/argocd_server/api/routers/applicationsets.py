@@ -16,7 +16,7 @@ from argocd_server.api.responses import EMPTY, json_response
 from argocd_server.services.applicationsets import ApplicationSetService
 
 
-def applicationset_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSetService:
+async def applicationset_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSetService:
     raw = state.config.cmd_params.get("application.namespaces", "")
     controller = state.controller
     return ApplicationSetService(

@@ -12,7 +12,7 @@ from argocd_server.api.responses import json_response
 from argocd_server.services.certificates import CertificateService
 
 
-def certificate_service(db: DbSession, access: AccessDep) -> CertificateService:
+async def certificate_service(db: DbSession, access: AccessDep) -> CertificateService:
     return CertificateService(session=db, access=access)
 
 

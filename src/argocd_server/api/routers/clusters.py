@@ -17,7 +17,7 @@ from argocd_server.api.responses import EMPTY, json_response
 from argocd_server.services.clusters import ClusterQuery, ClusterService, in_cluster_enabled
 
 
-def cluster_service(db: DbSession, state: StateDep, access: AccessDep) -> ClusterService:
+async def cluster_service(db: DbSession, state: StateDep, access: AccessDep) -> ClusterService:
     return ClusterService(
         session=db,
         access=access,

@@ -12,7 +12,7 @@ from argocd_server.api.responses import EMPTY, json_response
 from argocd_server.services.gpgkeys import GpgKeyService
 
 
-def gpgkey_service(db: DbSession, access: AccessDep) -> GpgKeyService:
+async def gpgkey_service(db: DbSession, access: AccessDep) -> GpgKeyService:
     return GpgKeyService(session=db, access=access)
 
 

@@ -12,7 +12,7 @@ from argocd_server.api.responses import json_response
 from argocd_server.services.notifications import NotificationService, load_notifications_config
 
 
-def notification_service(state: StateDep, principal: CurrentPrincipal) -> NotificationService:
+async def notification_service(state: StateDep, principal: CurrentPrincipal) -> NotificationService:
     del principal  # required only so that anonymous callers are refused
     return NotificationService(config=load_notifications_config(state.settings.configmaps))
 

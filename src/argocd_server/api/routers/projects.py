@@ -12,7 +12,7 @@ from argocd_server.api.responses import EMPTY, json_response
 from argocd_server.services.projects import ProjectService
 
 
-def project_service(db: DbSession, state: StateDep, access: AccessDep) -> ProjectService:
+async def project_service(db: DbSession, state: StateDep, access: AccessDep) -> ProjectService:
     return ProjectService(
         session=db,
         access=access,

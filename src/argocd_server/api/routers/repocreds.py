@@ -12,7 +12,7 @@ from argocd_server.api.responses import EMPTY, json_response
 from argocd_server.services.repocreds import RepoCredsService
 
 
-def repocreds_service(db: DbSession, state: StateDep, access: AccessDep) -> RepoCredsService:
+async def repocreds_service(db: DbSession, state: StateDep, access: AccessDep) -> RepoCredsService:
     return RepoCredsService(session=db, access=access, box=state.secret_box)
 
 

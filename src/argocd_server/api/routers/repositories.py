@@ -21,7 +21,7 @@ from argocd_server.services.repo_sources import AppDetailsQuery, RepoSourceServi
 from argocd_server.services.repositories import RepositoryService
 
 
-def repository_service(db: DbSession, state: StateDep, access: AccessDep) -> RepositoryService:
+async def repository_service(db: DbSession, state: StateDep, access: AccessDep) -> RepositoryService:
     # The commit hydrator does not exist in this server, so write-repositories stay disabled as upstream's default.
     renderer = state.controller.renderer if state.controller is not None else None
     return RepositoryService(
@@ -42,7 +42,7 @@ RepositoryServiceDep = Annotated[RepositoryService, Depends(repository_service)]
 router = APIRouter(prefix="/api/v1")
 
 
-def repo_source_service(db: DbSession, state: StateDep, access: AccessDep) -> RepoSourceService:
+async def repo_source_service(db: DbSession, state: StateDep, access: AccessDep) -> RepoSourceService:
     return RepoSourceService(
         session=db,
         access=access,
