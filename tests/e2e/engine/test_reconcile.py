@@ -29,11 +29,15 @@ def _stamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_reconciled_at_advances_when_git_is_unreachable(env: Env, repo: GitRepo) -> None:
+def _controller(env: Env) -> ApplicationController:
     controller = env.client.app.state.argo.controller  # type: ignore[attr-defined]
     assert isinstance(controller, ApplicationController)
+    return controller
+
+
+def test_reconciled_at_advances_when_git_is_unreachable(env: Env, repo: GitRepo) -> None:
     start = datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)
-    clock = _Clock(start)
+    controller, clock = _controller(env), _Clock(start)
     controller.clock = clock
     env.create("guestbook", path="guestbook")
     good = env.get("guestbook", refresh="normal")
@@ -57,10 +61,8 @@ def test_reconciled_at_advances_when_git_is_unreachable(env: Env, repo: GitRepo)
 def test_a_write_that_moves_nothing_compared_is_not_compared_again(env: Env) -> None:
     # Upstream compares again when the spec moved, a refresh was asked for or the app is due; a write of labels,
     # status or an operation alone (the scan notices every write) costs no comparison and no status write.
-    controller = env.client.app.state.argo.controller  # type: ignore[attr-defined]
-    assert isinstance(controller, ApplicationController)
     start = datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)
-    clock = _Clock(start)
+    controller, clock = _controller(env), _Clock(start)
     controller.clock = clock
     env.create("guestbook", path="guestbook")
     env.get("guestbook", refresh="normal")
@@ -68,28 +70,24 @@ def test_a_write_that_moves_nothing_compared_is_not_compared_again(env: Env) -> 
     assert env.get("guestbook")["status"]["reconciledAt"] == _stamp(start)
 
     clock.now = start + timedelta(minutes=1)
-    patched = env.client.patch(
-        "/api/v1/applications/guestbook",
-        json={"patch": '{"metadata": {"labels": {"team": "a"}}}', "patchType": "merge"},
-        headers=env.headers,
-    )
-    assert patched.status_code == 200, patched.text
-    assert controller.refresh_app("argocd", "guestbook", requested=False)
-    assert env.get("guestbook")["status"]["reconciledAt"] == _stamp(start)
+    assert _patched_then_reconciled_at(env, controller, '{"metadata": {"labels": {"team": "a"}}}') == _stamp(start)
+    spec_change = '{"spec": {"info": [{"name": "owner", "value": "a"}]}}'
+    assert _patched_then_reconciled_at(env, controller, spec_change) == _stamp(clock.now)
 
+
+def _patched_then_reconciled_at(env: Env, controller: ApplicationController, patch: str) -> str:
+    """Merge-patch the guestbook app, let the controller notice the write as its scan does, return reconciledAt."""
     patched = env.client.patch(
-        "/api/v1/applications/guestbook",
-        json={"patch": '{"spec": {"info": [{"name": "owner", "value": "a"}]}}', "patchType": "merge"},
-        headers=env.headers,
+        "/api/v1/applications/guestbook", json={"patch": patch, "patchType": "merge"}, headers=env.headers
     )
     assert patched.status_code == 200, patched.text
     assert controller.refresh_app("argocd", "guestbook", requested=False)
-    assert env.get("guestbook")["status"]["reconciledAt"] == _stamp(clock.now)
+    stamp: str = env.get("guestbook")["status"]["reconciledAt"]
+    return stamp
 
 
 def test_a_live_change_during_an_operation_step_is_compared_once_the_step_ends(env: Env) -> None:
-    controller = env.client.app.state.argo.controller  # type: ignore[attr-defined]
-    assert isinstance(controller, ApplicationController)
+    controller = _controller(env)
     env.create("guestbook", path="guestbook")
     assert env.sync("guestbook").status_code == 200
     env.wait_operation("guestbook")

@@ -64,9 +64,9 @@ def _swap_statement(columns: frozenset[str]) -> Update:
 _NEWEST_CHANGE = select(func.max(ApplicationChangeRow.seq))
 # SQLite only (the change log is kept there alone), so written once in its parameter style.
 _CHANGES_SINCE = "SELECT seq, app_id FROM application_changes WHERE seq >= ? ORDER BY seq"
-_LOAD_LISTED = "SELECT id, namespace, name, project, resource_version, doc FROM applications WHERE id IN ({marks})"
+_LOAD_LISTED = "SELECT id, uid, namespace, name, project, resource_version, doc FROM applications WHERE id IN ({marks})"
 _LOAD_LISTED_LABELS = (
-    "SELECT id, namespace, name, project, resource_version, doc, CAST(labels AS TEXT) FROM applications "
+    "SELECT id, uid, namespace, name, project, resource_version, doc, CAST(labels AS TEXT) FROM applications "
     "WHERE id IN ({marks})"
 )
 
@@ -171,6 +171,12 @@ class DocumentCache:
             for row_id, version, uid, doc in entries:
                 self._docs[row_id] = (version, uid, doc)
 
+    def forget(self, row_ids: set[int]) -> None:
+        """Drop deleted rows."""
+        with self._lock:
+            for row_id in row_ids:
+                self._docs.pop(row_id, None)
+
     def keep_only(self, row_ids: set[int]) -> None:
         """Forget rows that no longer exist (after a scan that saw every row)."""
         with self._lock:
@@ -234,7 +240,7 @@ class ApplicationStore:
                 cache, namespaces=namespaces, projects=projects, name=name, repo=repo, with_labels=with_labels
             )[1]
         held = cache.whole_table(with_labels)
-        current = self._caught_up(held, with_labels) if held is not None else None
+        current = self._caught_up(cache, held, with_labels) if held is not None else None
         if current is None:
             if namespaces is not None or projects or name:
                 return self._list_scanned(
@@ -250,7 +256,7 @@ class ApplicationStore:
             cache.keep_whole_table(with_labels, current)
         return _filter_listed(current.rows, namespaces=namespaces, projects=projects, name=name)
 
-    def _caught_up(self, held: _WholeTable, with_labels: bool) -> _WholeTable | None:
+    def _caught_up(self, cache: DocumentCache, held: _WholeTable, with_labels: bool) -> _WholeTable | None:
         """``held`` brought up to the newest change-log entry, or None when the log no longer reaches back to it
         (trimmed) and the table must be scanned."""
         entries = _fetch_sql(self._session, _CHANGES_SINCE, (held.stamp,))
@@ -263,13 +269,18 @@ class ApplicationStore:
             return held
         ordered = sorted(changed)
         fresh: list[tuple[int, tuple[Any, ...]]] = []
+        documents: list[tuple[int, int, str, bytes]] = []
         sql = _LOAD_LISTED_LABELS if with_labels else _LOAD_LISTED
         for start in range(0, len(ordered), _LOAD_CHUNK):
             chunk = ordered[start : start + _LOAD_CHUNK]
             statement = sql.format(marks=",".join("?" * len(chunk)))
-            for row_id, *columns in _fetch_sql(self._session, statement, chunk):
+            for row_id, uid, *columns in _fetch_sql(self._session, statement, chunk):
                 columns[4] = columns[4].encode()
                 fresh.append((row_id, tuple(columns)))
+                documents.append((row_id, columns[3], uid, columns[4]))
+        # The document cache (filtered scans) shares these documents instead of keeping older copies.
+        cache.put_many(documents)
+        cache.forget(changed.difference(row_id for row_id, _ in fresh))
         return held.patched(entries[-1][0], changed, fresh)
 
     def _list_scanned(
