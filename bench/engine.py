@@ -6,7 +6,8 @@ The server (``argocd-server serve`` with its controller, SQLite) and kubesim eac
 user runs them; the bench talks to both over HTTP.
 
 1. ``--apps`` applications of one ConfigMap each from one git repository, created through the API and synced into
-   kubesim (create -> every app Synced), against creating the same ConfigMaps one by one with the official client.
+   kubesim (create -> every app Synced), against creating the same ConfigMaps one by one with the official client;
+   with the server's CPU time over that run (wall time on a shared machine swings more).
 2. One application of ``--resources`` ConfigMaps synced with ``ServerSideApply=true`` against
    ``kubectl apply --server-side -f`` of the same rendered manifests (into another namespace of the same kubesim).
 3. Server RSS growth with the apps loaded, per app.
