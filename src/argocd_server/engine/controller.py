@@ -588,14 +588,15 @@ class ApplicationController:
 
     def _load(self, namespace: str, name: str) -> _Loaded | None:
         with self.sessions() as session:
-            row = ApplicationStore(read_only(session)).get(namespace, name)
-            if row is None:
+            found = ApplicationStore(read_only(session)).get_doc(namespace, name)
+            if found is None:
                 return None
-            doc: dict[str, Any] = orjson.loads(row.doc)
+            row_id, version, text = found
+            doc: dict[str, Any] = orjson.loads(text)
             project_name = str(doc.get("spec", {}).get("project") or "default")
-            project_row = ProjectStore(session).get(self.namespace, project_name)
-            project = orjson.loads(project_row.doc) if project_row is not None else None
-            return _Loaded(row_id=row.id, version=row.resource_version, doc=doc, project=project)
+            project_text = ProjectStore(session).get_doc(self.namespace, project_name)
+            project = orjson.loads(project_text) if project_text is not None else None
+            return _Loaded(row_id=row_id, version=version, doc=doc, project=project)
 
     def _write(
         self,
@@ -612,18 +613,21 @@ class ApplicationController:
             with self.sessions() as session:
                 # Writer from the first statement: SQLite cannot upgrade a read snapshot another writer moved past.
                 store = ApplicationStore(for_writing(session))
-                row = store.get(namespace, name)
-                if row is None:
+                found = store.get_doc(namespace, name)
+                if found is None:
                     return False
-                doc = orjson.loads(row.doc)
+                row_id, read_version, text = found
+                doc = orjson.loads(text)
                 updated = mutate(doc)
                 if updated is None:
                     return True
-                version = row.resource_version + 1
+                version = read_version + 1
                 updated["metadata"]["resourceVersion"] = str(version)
                 values = _row_columns(updated)
                 try:
-                    written = store.update_status(row, doc_text=orjson.dumps(updated).decode(), values=values)
+                    written = store.update_status(
+                        row_id, read_version, doc_text=orjson.dumps(updated).decode(), values=values
+                    )
                     if written is None:
                         session.rollback()
                         continue

@@ -319,7 +319,9 @@ def test_new_controller_resumes_an_operation_left_running(make_env: EnvFactory, 
             "startedAt": "2024-01-02T03:04:05Z",
         }
         doc["metadata"]["resourceVersion"] = str(row.resource_version + 1)
-        assert store.update_status(row, doc_text=orjson.dumps(doc).decode(), values={"operation_pending": True})
+        assert store.update_status(
+            row.id, row.resource_version, doc_text=orjson.dumps(doc).decode(), values={"operation_pending": True}
+        )
         session.commit()
     engine.dispose()
     with make_env() as env:
@@ -346,7 +348,7 @@ def test_operation_state_left_without_operation_is_closed(make_env: EnvFactory) 
             "startedAt": "2024-01-02T03:04:05Z",
         }
         doc["metadata"]["resourceVersion"] = str(row.resource_version + 1)
-        assert store.update_status(row, doc_text=orjson.dumps(doc).decode(), values={})
+        assert store.update_status(row.id, row.resource_version, doc_text=orjson.dumps(doc).decode(), values={})
         session.commit()
     engine.dispose()
     with make_env() as env:

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Row, Select, Text, Update, bindparam, cast
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationChangeRow, ApplicationRow
+from argocd_server.db.stores.raw import fetch_one
 
 LIST_COLUMNS = (
     ApplicationRow.namespace,
@@ -25,6 +26,9 @@ LIST_COLUMNS = (
 # Built once: constructing a statement costs more than running it on a small table, and a reused statement also
 # keeps its compiled-cache key. The controller and the API look apps up by name many times per app and second.
 _GET = select(ApplicationRow).where(
+    ApplicationRow.namespace == bindparam("namespace"), ApplicationRow.name == bindparam("name")
+)
+_GET_DOC = select(ApplicationRow.id, ApplicationRow.resource_version, ApplicationRow.doc).where(
     ApplicationRow.namespace == bindparam("namespace"), ApplicationRow.name == bindparam("name")
 )
 
@@ -190,6 +194,11 @@ class ApplicationStore:
 
     def get(self, namespace: str, name: str) -> ApplicationRow | None:
         return self._session.scalars(_GET, {"namespace": namespace, "name": name}).one_or_none()
+
+    def get_doc(self, namespace: str, name: str) -> tuple[int, int, str] | None:
+        """(id, resource_version, doc text) of one app, without building an ORM row: the controller's lookup."""
+        row = fetch_one(self._session, _GET_DOC, {"namespace": namespace, "name": name})
+        return (int(row[0]), int(row[1]), str(row[2])) if row is not None else None
 
     def list_rows(
         self,
@@ -384,14 +393,15 @@ class ApplicationStore:
         stmt = select(ApplicationRow.namespace, ApplicationRow.name).where(ApplicationRow.operation_pending.is_(True))
         return self._session.execute(stmt).all()
 
-    def update_status(self, row: ApplicationRow, *, doc_text: str, values: dict[str, Any]) -> int | None:
-        """Compare-and-swap a controller write (status, operation): bumps resource_version, keeps generation.
+    def update_status(self, row_id: int, read_version: int, *, doc_text: str, values: dict[str, Any]) -> int | None:
+        """Compare-and-swap a controller write (status, operation) of a row read at ``read_version``: bumps
+        resource_version, keeps generation.
 
         Returns the new resource_version, or None when another writer got there first."""
-        version = row.resource_version + 1
+        version = read_version + 1
         ok = self.compare_and_swap(
-            row.id,
-            expected_version=row.resource_version,
+            row_id,
+            expected_version=read_version,
             values={**values, "doc": doc_text, "resource_version": version},
         )
         return version if ok else None
