@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Text, Update, bindparam, cast, func, select, update
+from sqlalchemy import ColumnElement, Row, Text, Update, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationChangeRow, ApplicationRow
-from argocd_server.db.stores.raw import fetch_one
+from argocd_server.db.stores.raw import fetch_all, fetch_one, run_sql
 
 LIST_COLUMNS = (
     ApplicationRow.namespace,
@@ -31,24 +31,6 @@ _GET = select(ApplicationRow).where(
 _GET_DOC = select(ApplicationRow.id, ApplicationRow.resource_version, ApplicationRow.doc).where(
     ApplicationRow.namespace == bindparam("namespace"), ApplicationRow.name == bindparam("name")
 )
-
-
-def _fetch_raw(session: Session, stmt: Select[Any]) -> list[tuple[Any, ...]]:
-    """Every row of ``stmt`` as the driver's plain tuples, on the session's connection and transaction.
-
-    For statements whose columns need no result processing (text and integers): a 10,000-row list otherwise
-    spends as long building SQLAlchemy rows as the database takes to produce them."""
-    conn = session.connection()
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    positions = compiled.positiontup
-    args: Any = [params[name] for name in positions] if positions is not None else params
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled), args)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 @functools.lru_cache(maxsize=32)
@@ -73,16 +55,6 @@ _LOAD_LISTED_LABELS = (
     "SELECT id, uid, namespace, name, project, resource_version, doc, CAST(labels AS TEXT) FROM applications "
     "WHERE id IN ({marks})"
 )
-
-
-def _fetch_sql(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """``sql`` run as written on the session's connection and transaction; the driver's plain tuples."""
-    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 def _listed_order(row: tuple[Any, ...]) -> tuple[str, str]:
@@ -268,7 +240,7 @@ class ApplicationStore:
     def _caught_up(self, cache: DocumentCache, held: _WholeTable, with_labels: bool) -> _WholeTable | None:
         """``held`` brought up to the newest change-log entry, or None when the log no longer reaches back to it
         (trimmed) and the table must be scanned."""
-        entries = _fetch_sql(self._session, _CHANGES_SINCE, (held.stamp,))
+        entries = run_sql(self._session, _CHANGES_SINCE, (held.stamp,))
         if not entries:
             return held if held.stamp == 0 else None
         if entries[0][0] != held.stamp:
@@ -283,7 +255,7 @@ class ApplicationStore:
         for start in range(0, len(ordered), _LOAD_CHUNK):
             chunk = ordered[start : start + _LOAD_CHUNK]
             statement = sql.format(marks=",".join("?" * len(chunk)))
-            for row_id, uid, *columns in _fetch_sql(self._session, statement, chunk):
+            for row_id, uid, *columns in run_sql(self._session, statement, chunk):
                 columns[4] = columns[4].encode()
                 fresh.append((row_id, tuple(columns)))
                 documents.append((row_id, columns[3], uid, columns[4]))
@@ -323,7 +295,7 @@ class ApplicationStore:
             stmt = stmt.where(table.c.name == name)
         if repo:
             stmt = stmt.where(table.c.repo_url == repo)
-        scanned = _fetch_raw(self._session, stmt.order_by(table.c.name, table.c.namespace))
+        scanned = fetch_all(self._session, stmt.order_by(table.c.name, table.c.namespace))
         docs = cache.get_many(scanned)
         missing = [row[0] for row, doc in zip(scanned, docs, strict=True) if doc is None]
         loaded: dict[int, tuple[int, str, bytes]] = {}
@@ -331,7 +303,7 @@ class ApplicationStore:
             load = select(table.c.id, table.c.resource_version, table.c.uid, table.c.doc).where(
                 table.c.id.in_(missing[start : start + _LOAD_CHUNK])
             )
-            for row_id, version, uid, doc in _fetch_raw(self._session, load):
+            for row_id, version, uid, doc in fetch_all(self._session, load):
                 loaded[row_id] = (version, uid, doc.encode())
         if loaded:
             cache.put_many([(row_id, *entry) for row_id, entry in loaded.items()])

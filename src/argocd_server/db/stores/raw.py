@@ -1,14 +1,15 @@
-"""Statements run straight on the driver's cursor, for the hottest lookups.
+"""Statements run straight on the driver's cursor, on the session's own connection and transaction.
 
-A lookup by key through the ORM costs about a tenth of a millisecond in Python (entity construction, result
-processing, the compiled-cache key); the controller and the API make several per app and request. Statements that
-need no result processing (integers and text) can skip all of that: compiled once per dialect, run on the
-session's own connection and transaction, answered as the driver's plain tuples.
+For statements whose columns need no result processing (integers and text). A lookup by key through the ORM costs
+about a tenth of a millisecond in Python (entity construction, result processing, the compiled-cache key), and the
+controller and the API make several per app and request; a 10,000-row list spends as long building SQLAlchemy rows
+as the database takes to produce them. Answers are the driver's plain tuples.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -16,22 +17,34 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(stmt: ClauseElement, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    compiled = stmt.compile(dialect=dialect)
-    positions = getattr(compiled, "positiontup", None)  # SQLCompiler's; None for named parameter styles
-    return str(compiled), (tuple(positions) if positions is not None else None)
-
-
-def fetch_one(session: Session, stmt: ClauseElement, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The first row of ``stmt`` (a module-level statement: it is cached by identity) with ``params`` bound."""
-    conn = session.connection()
-    sql, positions = _compiled(stmt, conn.dialect)
-    args: Any = [params[name] for name in positions] if positions is not None else params
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+def run_sql(session: Session, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """``sql``, written in the driver's own parameter style."""
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, args)
-        row = cursor.fetchone()
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
     finally:
         cursor.close()
-    return tuple(row) if row is not None else None
+
+
+def _arguments(compiled: Any, params: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+    positions = getattr(compiled, "positiontup", None)  # None for named parameter styles
+    return [params[name] for name in positions] if positions is not None else params
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(stmt: ClauseElement, dialect: Dialect) -> Any:
+    return stmt.compile(dialect=dialect)
+
+
+def fetch_one(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of ``stmt``, a module-level statement (compiled once per dialect, cached by identity)."""
+    compiled = _compiled(stmt, session.connection().dialect)
+    rows = run_sql(session, str(compiled), _arguments(compiled, params))
+    return tuple(rows[0]) if rows else None
+
+
+def fetch_all(session: Session, stmt: ClauseElement) -> list[tuple[Any, ...]]:
+    """Every row of ``stmt``, a statement built for this call (compiled each time, IN lists expanded)."""
+    compiled = stmt.compile(dialect=session.connection().dialect, compile_kwargs={"render_postcompile": True})
+    return run_sql(session, str(compiled), _arguments(compiled, compiled.construct_params() or {}))
