@@ -42,7 +42,16 @@ from argocd_server.schemas.application import Application
 from argocd_server.schemas.common import to_wire
 
 from .errors import GenerationError
-from .goformat import StringList, StringMap, go_json_dumps, go_json_value, go_quote, go_sprint, load_yaml
+from .goformat import (
+    StringList,
+    StringMap,
+    go_json_dumps,
+    go_json_value,
+    go_quote,
+    go_sprint,
+    json_kind,
+    load_yaml,
+)
 from .gotemplate import is_missing_key_error
 from .names import sanitize_name
 from .render import Renderer, apply_template_patch, merge_template, normalize_template
@@ -308,7 +317,7 @@ class _Generation:
         out: list[dict[str, Any] | None] = []
         for raw in member.get("elements") or []:
             if raw is not None and not isinstance(raw, Mapping):
-                kind = "array" if isinstance(raw, list) else _json_kind(raw)
+                kind = "array" if isinstance(raw, list) else json_kind(raw)
                 raise GenerationError(
                     f"error unmarshling list element json: cannot unmarshal {kind} into Go value of type "
                     "map[string]interface {}"
@@ -343,7 +352,7 @@ class _Generation:
             if loaded is None:
                 loaded = []
             if not isinstance(loaded, list) or any(e is not None and not isinstance(e, Mapping) for e in loaded):
-                kind = _json_kind(loaded) if not isinstance(loaded, list) else "array element"
+                kind = json_kind(loaded) if not isinstance(loaded, list) else "array element"
                 raise GenerationError(
                     "error unmarshling decoded ElementsYaml error unmarshaling JSON: while decoding JSON: json: "
                     f"cannot unmarshal {kind} into Go value of type []map[string]interface {{}}"
@@ -530,7 +539,7 @@ class _Generation:
         elif isinstance(loaded, list) and all(isinstance(o, Mapping) or o is None for o in loaded):
             objects = [o or {} for o in loaded]
         else:
-            kind = "array" if isinstance(loaded, list) else _json_kind(loaded)
+            kind = "array" if isinstance(loaded, list) else json_kind(loaded)
             raise GenerationError(
                 "unable to parse file: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
                 f"{kind} into Go value of type []map[string]interface {{}}"
@@ -638,18 +647,6 @@ class _Generation:
         except GenerationError as exc:
             raise exc.wrap("error getting param sets by merge key") from None
         return list(base.values())
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _configmap_missing(name: str, prefix: str) -> GenerationError:
@@ -847,7 +844,7 @@ def validate_generators(spec: Mapping[str, Any], *, root: str = "") -> None:
 
     def fail(struct: str, path: str, value: Any, go_type: str) -> InvalidArgument:
         return InvalidArgument(
-            f"json: cannot unmarshal {_json_kind(value)} into Go struct field {struct}.{root}{path} of type {go_type}"
+            f"json: cannot unmarshal {json_kind(value)} into Go struct field {struct}.{root}{path} of type {go_type}"
         )
 
     def check_generator(generator: Any, path: str, level: int) -> None:

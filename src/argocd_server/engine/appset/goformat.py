@@ -73,6 +73,19 @@ class Int64(int):
     """A Go ``int64`` (Sprig arithmetic results): prints like an int but is not assignable to ``int`` parameters."""
 
 
+def json_kind(value: Any) -> str:
+    """The JSON kind Go's ``encoding/json`` names in "cannot unmarshal <kind> into ..." errors."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
 def go_type_name(value: Any) -> str:
     """The Go type of ``value`` as ``reflect.Type.String`` spells it."""
     if value is None:

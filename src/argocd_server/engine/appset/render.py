@@ -31,7 +31,7 @@ from argocd_server.schemas.applicationset import ApplicationSetTemplateMeta
 from argocd_server.schemas.common import to_wire
 
 from .errors import GenerationError
-from .goformat import go_quote, load_yaml
+from .goformat import go_quote, json_kind, load_yaml
 from .gotemplate import MissingKey, TemplateError, TemplateExecError, parse_options, parse_template
 
 __all__ = [
@@ -53,7 +53,7 @@ def normalize_template(raw: Any, *, where: str) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, Mapping):
         raise InvalidArgument(
-            f"json: cannot unmarshal {_json_kind(raw)} into Go struct field {where} of type "
+            f"json: cannot unmarshal {json_kind(raw)} into Go struct field {where} of type "
             "v1alpha1.ApplicationSetTemplate"
         )
     try:
@@ -66,18 +66,6 @@ def normalize_template(raw: Any, *, where: str) -> dict[str, Any]:
             f"json: cannot unmarshal into Go struct field {where}.{loc}: {first.get('msg', 'invalid value')}"
         ) from None
     return {"metadata": meta, "spec": spec}
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _is_empty(value: Any) -> bool:
@@ -220,7 +208,7 @@ def apply_template_patch(app: Mapping[str, Any], patch_text: str) -> dict[str, A
         patch = {}
     if not isinstance(patch, dict):
         raise GenerationError(
-            f"invalid templatePatch {go_quote(text)}: json: cannot unmarshal {_json_kind(patch)} into Go value of "
+            f"invalid templatePatch {go_quote(text)}: json: cannot unmarshal {json_kind(patch)} into Go value of "
             "type v1alpha1.Application"
         )
     try:
