@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Text, Update, bindparam, cast, func, select, update
+from sqlalchemy import ColumnElement, Row, Table, Text, Update, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationChangeRow, ApplicationRow
-from argocd_server.db.stores.raw import fetch_all, fetch_one, run_sql
+from argocd_server.db.stores.raw import execute, fetch_all, fetch_one, insert_row, run_sql
 
 LIST_COLUMNS = (
     ApplicationRow.namespace,
@@ -37,13 +37,12 @@ _GET_DOC = select(ApplicationRow.id, ApplicationRow.resource_version, Applicatio
 def _swap_statement(columns: frozenset[str]) -> Update:
     """The compare-and-swap UPDATE of these columns, built once per column set (the API and the controller each
     write a fixed set): values bound as ``v_<column>``, the row as ``row_id`` and ``expected_version``."""
-    table = ApplicationRow.__table__
+    table: Table = ApplicationRow.__table__  # type: ignore[assignment]
     return (
-        update(ApplicationRow)
-        .where(ApplicationRow.id == bindparam("row_id"))
-        .where(ApplicationRow.resource_version == bindparam("expected_version"))
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .where(table.c.resource_version == bindparam("expected_version"))
         .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in sorted(columns)})
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -323,15 +322,13 @@ class ApplicationStore:
         return ids, out
 
     def add(self, row: ApplicationRow) -> None:
-        self._session.add(row)
-        self._session.flush()
+        insert_row(self._session, row)
 
     def compare_and_swap(self, row_id: int, *, expected_version: int, values: dict[str, Any]) -> bool:
         """Write ``values`` only if nobody wrote the row since ``expected_version`` was read."""
         params = {f"v_{key}": value for key, value in values.items()}
         params["row_id"], params["expected_version"] = row_id, expected_version
-        result = self._session.execute(_swap_statement(frozenset(values)), params)
-        return bool(getattr(result, "rowcount", 0))
+        return execute(self._session, _swap_statement(frozenset(values)), params) > 0
 
     def delete(self, row_id: int, *, expected_version: int) -> bool:
         row = self._session.get(ApplicationRow, row_id)

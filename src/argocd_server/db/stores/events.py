@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import EventRow
+from argocd_server.db.stores.raw import insert_row
 
 
 class EventStore:
@@ -19,8 +20,7 @@ class EventStore:
         self._session = session
 
     def add(self, row: EventRow) -> None:
-        self._session.add(row)
-        self._session.flush()
+        insert_row(self._session, row)
 
     def docs_for(self, *, namespace: str, kind: str, name: str, uid: str) -> list[str]:
         """Wire documents of the events about one object, oldest first."""

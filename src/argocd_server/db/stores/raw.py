@@ -12,8 +12,9 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.elements import ClauseElement
 
 
@@ -42,6 +43,42 @@ def fetch_one(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) 
     compiled = _compiled(stmt, session.connection().dialect)
     rows = run_sql(session, str(compiled), _arguments(compiled, params))
     return tuple(rows[0]) if rows else None
+
+
+def execute(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
+    """Run ``stmt``, a module-level INSERT, UPDATE or DELETE (compiled once per dialect, cached by identity), with
+    its columns' bind processing (JSON, datetimes) applied to ``params``; the number of rows it touched."""
+    compiled = _compiled(stmt, session.connection().dialect)
+    processors = compiled._bind_processors  # what SQLAlchemy's own execution applies to parameters
+    values = {name: processors[name](value) if name in processors else value for name, value in params.items()}
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), _arguments(compiled, values))
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(table: Table, columns: frozenset[str]) -> ClauseElement:
+    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in sorted(columns)})
+
+
+def insert_row(session: Session, row: DeclarativeBase) -> None:
+    """INSERT the columns set on ``row`` (an unsaved mapped object; column defaults fill the rest) without the unit
+    of work: the object is not attached to the session and its generated key is not read back."""
+    table: Table = row.__table__  # type: ignore[assignment]
+    params: dict[str, Any] = {}
+    for column in table.columns:
+        value = row.__dict__.get(column.key)
+        if value is None:
+            if column.primary_key and column.autoincrement:
+                continue
+            default: Any = column.default
+            if default is not None:
+                value = default.arg(None) if default.is_callable else default.arg
+        params[column.key] = value
+    execute(session, _insert_statement(table, frozenset(params)), params)
 
 
 def fetch_all(session: Session, stmt: ClauseElement) -> list[tuple[Any, ...]]:

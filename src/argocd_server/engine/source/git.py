@@ -226,6 +226,11 @@ class GitMirrors:
         self._trees: OrderedDict[tuple[str, str], _Tree] = OrderedDict()
         self._trees_guard = threading.Lock()
         self._tokens = GitHubAppTokens(settings.git_request_timeout)
+        # Commands without credentials share one home: it holds only an empty known_hosts that nothing writes to,
+        # so the two filesystem round trips of a throwaway home per command (most of them) are saved.
+        anonymous_home = self._scratch_root / "anonymous"
+        anonymous_home.mkdir(exist_ok=True)
+        self._anonymous = GitAuth(None, anonymous_home, token_source=self._tokens)
 
     # -- plumbing
     # -----------------------------------------------------------------------------------
@@ -239,6 +244,9 @@ class GitMirrors:
 
     @contextlib.contextmanager
     def _auth(self, creds: RepoCredentials | None) -> Iterator[GitAuth]:
+        if creds is None:
+            yield self._anonymous
+            return
         with tempfile.TemporaryDirectory(prefix="git-", dir=self._scratch_root) as home:
             yield GitAuth(creds, Path(home), token_source=self._tokens)
 

@@ -120,7 +120,8 @@ def run(
     """
     redact = redactor or Redactor()
     label = what or Path(args[0]).name
-    with tempfile.TemporaryDirectory(prefix="proc-") as scratch:
+    # A throwaway HOME only for a caller that brings no environment (which names its own HOME).
+    with tempfile.TemporaryDirectory(prefix="proc-") if env is None else contextlib.nullcontext("") as scratch:
         run_env = dict(env) if env is not None else base_env(Path(scratch))
         try:
             proc = subprocess.Popen(
