@@ -305,8 +305,8 @@ class ApplicationOperationsService(ApplicationService):
         return doc, row.namespace
 
     def _project(self, name: str) -> dict[str, Any] | None:
-        row = ProjectStore(self._session).get(self._ns, name or "default")
-        return orjson.loads(row.doc) if row is not None else None
+        text = ProjectStore(self._session).get_doc(self._ns, name or "default")
+        return orjson.loads(text) if text is not None else None
 
     # --- sync ---
 

@@ -23,7 +23,7 @@ from argocd_server.auth.rbac import glob_match
 from argocd_server.auth.rbac_validation import app_rbac_name
 from argocd_server.db.engine import for_writing
 from argocd_server.db.models import ApplicationRow
-from argocd_server.db.stores.applications import ApplicationStore, DocumentCache
+from argocd_server.db.stores.applications import ApplicationStore, DocumentCache, StoredApp
 from argocd_server.db.stores.projects import ProjectStore
 from argocd_server.engine.controller import RepoCredentialsLookup
 from argocd_server.engine.source import SourceRenderer
@@ -201,7 +201,7 @@ class ApplicationService:
     def _rbac_name(self, project: str, namespace: str, name: str) -> str:
         return app_rbac_name(project or "default", namespace, name, control_plane_namespace=self._ns)
 
-    def _lookup(self, name: str, *, app_namespace: str, project: str, action: str = "get") -> ApplicationRow:
+    def _lookup(self, name: str, *, app_namespace: str, project: str, action: str = "get") -> StoredApp:
         """The stored app, hiding existence as upstream's getAppEnforceRBAC does."""
         namespace = app_namespace or self._ns
         if not self._namespace_enabled(namespace):
@@ -223,9 +223,9 @@ class ApplicationService:
     def _project_doc(self, project: str, app_namespace: str) -> dict[str, Any]:
         """The effective project (global projects merged in) if it exists and admits the app's namespace."""
         store = ProjectStore(self._session)
-        row = store.get(self._ns, project)
-        if row is not None:
-            doc: dict[str, Any] = orjson.loads(row.doc)
+        text = store.get_doc(self._ns, project)
+        if text is not None:
+            doc: dict[str, Any] = orjson.loads(text)
             if app_namespace == self._ns or any(
                 glob_match(p, app_namespace) for p in doc.get("spec", {}).get("sourceNamespaces", [])
             ):
@@ -343,7 +343,7 @@ class ApplicationService:
             "doc": dumps(app),
         }
 
-    def _write(self, row: ApplicationRow, app: dict[str, Any], *, spec_changed: bool) -> dict[str, Any]:
+    def _write(self, row: StoredApp, app: dict[str, Any], *, spec_changed: bool) -> dict[str, Any]:
         """Compare-and-swap the row from ``app``; Aborted-style retry is the caller's."""
         version = row.resource_version + 1
         generation = row.generation + (1 if spec_changed else 0)
@@ -497,7 +497,7 @@ class ApplicationService:
 
         return self._update_with_retry(name, namespace, mutate)
 
-    def _apply_update(self, row: ApplicationRow, compute: Any, *, validate: bool) -> dict[str, Any]:
+    def _apply_update(self, row: StoredApp, compute: Any, *, validate: bool) -> dict[str, Any]:
         """Replace spec (and labels/annotations/finalizers when ``compute`` gives metadata) after RBAC and
         validation. ``compute(current_doc) -> (spec, meta | None)`` runs again on every conflict retry, so a
         patch is re-applied to the latest version and concurrent writers lose nothing."""

@@ -61,8 +61,7 @@ def test_driver_level_writes_store_what_the_orm_reads_back(migrated_engine: Engi
         session.commit()
     with sessions() as session:
         store = ApplicationStore(session)
-        row = store.get("argocd", "one")
-        assert row is not None
+        row = session.scalars(select(ApplicationRow)).one()
         assert (row.labels, row.generation, row.deleting, row.repo_url) == ({}, 1, False, "")
         assert row.created_at.replace(tzinfo=UTC) == now
         assert store.compare_and_swap(
@@ -73,6 +72,8 @@ def test_driver_level_writes_store_what_the_orm_reads_back(migrated_engine: Engi
         (event,) = session.scalars(select(EventRow)).all()
         assert (event.involved_uid, event.reason, event.type) == ("", "", "Normal")
     with sessions() as session:
-        row = ApplicationStore(session).get("argocd", "one")
-        assert row is not None
+        row = session.scalars(select(ApplicationRow)).one()
         assert (row.labels, row.deleting, row.resource_version) == ({"team": "a"}, True, 2)
+        stored = ApplicationStore(session).get("argocd", "one")
+        assert stored is not None
+        assert (stored.id, stored.uid, stored.project, stored.generation) == (row.id, "u1", "p", 1)

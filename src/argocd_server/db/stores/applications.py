@@ -25,9 +25,16 @@ LIST_COLUMNS = (
 
 # Built once: constructing a statement costs more than running it on a small table, and a reused statement also
 # keeps its compiled-cache key. The controller and the API look apps up by name many times per app and second.
-_GET = select(ApplicationRow).where(
-    ApplicationRow.namespace == bindparam("namespace"), ApplicationRow.name == bindparam("name")
-)
+_GET = select(
+    ApplicationRow.id,
+    ApplicationRow.namespace,
+    ApplicationRow.name,
+    ApplicationRow.uid,
+    ApplicationRow.project,
+    ApplicationRow.resource_version,
+    ApplicationRow.generation,
+    ApplicationRow.doc,
+).where(ApplicationRow.namespace == bindparam("namespace"), ApplicationRow.name == bindparam("name"))
 _GET_DOC = select(ApplicationRow.id, ApplicationRow.resource_version, ApplicationRow.doc).where(
     ApplicationRow.namespace == bindparam("namespace"), ApplicationRow.name == bindparam("name")
 )
@@ -159,12 +166,31 @@ class DocumentCache:
                 del self._docs[row_id]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredApp:
+    """One stored app as the API reads it: the row's key columns and its document text."""
+
+    id: int
+    namespace: str
+    name: str
+    uid: str
+    project: str
+    resource_version: int
+    generation: int
+    doc: str
+
+
 class ApplicationStore:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def get(self, namespace: str, name: str) -> ApplicationRow | None:
-        return self._session.scalars(_GET, {"namespace": namespace, "name": name}).one_or_none()
+    def get(self, namespace: str, name: str) -> StoredApp | None:
+        """One app, read through the driver (no ORM row: the API looks apps up on every request)."""
+        row = fetch_one(self._session, _GET, {"namespace": namespace, "name": name})
+        if row is None:
+            return None
+        id_, namespace_, name_, uid, project, version, generation, doc = row
+        return StoredApp(int(id_), namespace_, name_, uid, project, int(version), int(generation), doc)
 
     def get_doc(self, namespace: str, name: str) -> tuple[int, int, str] | None:
         """(id, resource_version, doc text) of one app, without building an ORM row: the controller's lookup."""
