@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from kubesim import discovery, logs
 from kubesim.auth import Authenticator, TokenGrant
-from kubesim.errors import ApiError, bad_request, not_found
+from kubesim.errors import ApiError, bad_request, invalid, not_found
 from kubesim.resources import ResourceType
 from kubesim.selectors import field_selector_name, parse_field_selector, parse_label_selector
 from kubesim.store import Entry, Event, Store, WriteContext, dumps
@@ -53,6 +53,39 @@ def _error(err: ApiError) -> Response:
 
 def _path_not_found() -> ApiError:
     return ApiError(404, "the server could not find the requested resource", details={})
+
+
+_FIELD_VALIDATION = ("Ignore", "Strict", "Warn")
+_WRITE_OPTIONS = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
+
+
+def _field_validation(method: str, value: str | None) -> str:
+    """The directive of a write; absent means ``Warn``, the API server's default since field validation went GA."""
+    if not value:
+        return "Warn"
+    if value not in _FIELD_VALIDATION:
+        supported = ", ".join(json.dumps(v) for v in ("", *_FIELD_VALIDATION))
+        raise invalid(
+            group="meta.k8s.io",
+            kind=_WRITE_OPTIONS[method],
+            name="",
+            causes=[
+                (
+                    "fieldValidation",
+                    "FieldValueNotSupported",
+                    f"Unsupported value: {json.dumps(value)}: supported values: {supported}",
+                )
+            ],
+        )
+    return value
+
+
+def _warned(response: Response, warnings: list[str]) -> Response:
+    # One ``Warning: 299 - "<text>"`` header per distinct warning, quotes and backslashes escaped.
+    for text in dict.fromkeys(warnings):
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.append("Warning", f'299 - "{quoted}"')
+    return response
 
 
 def _bool(value: str | None) -> bool:
@@ -222,9 +255,10 @@ class KubeApp:
                 if rt.namespaced and ns is None:
                     raise ApiError(405, "the server does not allow this method on the requested resource")
                 self.auth.authorize(grant, verb="create", rt=rt, namespace=namespace, name="")
+                ctx.field_validation = _field_validation(method, q.get("fieldValidation"))
                 body = await self._body(request)
                 entry = await self._write(lambda: self.store.create(rt, ns_arg, body=body, ctx=ctx))
-                return self._object(entry, rt, version=version, status=201)
+                return _warned(self._object(entry, rt, version=version, status=201), ctx.warnings)
             if method == "DELETE":
                 self.auth.authorize(grant, verb="deletecollection", rt=rt, namespace=namespace, name="")
                 opts = await self._delete_options(request)
@@ -245,6 +279,8 @@ class KubeApp:
         if verb is None:
             raise ApiError(405, "the server does not allow this method on the requested resource")
         self.auth.authorize(grant, verb=verb, rt=rt, namespace=namespace, name=name)
+        if method in _WRITE_OPTIONS:
+            ctx.field_validation = _field_validation(method, q.get("fieldValidation"))
         if sub == "log":
             return await self.pod_log(request, rt, ns=ns_arg, name=name)
         if sub == "scale":
@@ -258,7 +294,7 @@ class KubeApp:
             entry = await self._write(
                 lambda: self.store.update(rt, ns_arg, name=name, body=body, ctx=ctx, subresource=sub)
             )
-            return self._object(entry, rt, version=version)
+            return _warned(self._object(entry, rt, version=version), ctx.warnings)
         if method == "PATCH":
             raw = await request.body()
             content_type = request.headers.get("content-type", "")
@@ -275,7 +311,7 @@ class KubeApp:
                     force=force,
                 )
             )
-            return self._object(entry, rt, version=version)
+            return _warned(self._object(entry, rt, version=version), ctx.warnings)
         opts = await self._delete_options(request)
         ctx.dry_run = ctx.dry_run or opts.get("dry", False)
         entry, gone = await self._write(

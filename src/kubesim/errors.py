@@ -33,7 +33,8 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.reason = reason or _REASONS.get(code, "Unknown")
+        # An explicit "" is the API server's StatusReasonUnknown (errors it did not classify), left off the wire.
+        self.reason = reason if reason is not None else _REASONS.get(code, "Unknown")
         self.details = details
 
     def status(self) -> dict[str, Any]:
@@ -49,8 +50,9 @@ def status_body(*, code: int, message: str, reason: str, details: dict[str, Any]
         "metadata": {},
         "status": "Failure",
         "message": message,
-        "reason": reason,
     }
+    if reason:
+        body["reason"] = reason
     if details is not None:
         body["details"] = details
     body["code"] = code

@@ -30,6 +30,8 @@ class ResourceType:
     storage_version: str = ""
     # Fields that SSA treats as associative lists for custom kinds, by JSON path of the list.
     list_map_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    # The ``openAPIV3Schema`` of each served version of a CRD, for field pruning and validation.
+    schemas: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> TypeKey:
@@ -214,6 +216,7 @@ def crd_to_type(crd: dict[str, Any]) -> ResourceType:
     )
     subs: tuple[str, ...] = ()
     list_map_keys: dict[str, tuple[str, ...]] = {}
+    schemas: dict[str, Any] = {}
     for version in served:
         subresources = version.get("subresources") or {}
         if "status" in subresources:
@@ -221,6 +224,9 @@ def crd_to_type(crd: dict[str, Any]) -> ResourceType:
         if "scale" in subresources and "scale" not in subs:
             subs = (*subs, "scale")
         schema = (version.get("schema") or {}).get("openAPIV3Schema") or {}
+        # preserveUnknownFields (apiextensions v1beta1 leftovers) keeps everything: no schema to prune with.
+        if isinstance(schema, dict) and schema and spec.get("preserveUnknownFields") is not True:
+            schemas[str(version.get("name", ""))] = schema
         _collect_list_maps(schema, "", out=list_map_keys)
     return ResourceType(
         group=spec.get("group", ""),
@@ -236,6 +242,7 @@ def crd_to_type(crd: dict[str, Any]) -> ResourceType:
         list_kind=names.get("listKind", ""),
         storage_version=storage,
         list_map_keys=list_map_keys,
+        schemas=schemas,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,16 @@ class _Schema:
 
     def is_set(self, name: str) -> bool:
         return not self.custom and name in SSA_SETS
+
+
+def list_keys_of(rt: ResourceType | None) -> Callable[[str, list[Any], str], tuple[str, ...] | None]:
+    """``(field name, items, schema path) -> key fields`` of the associative lists of ``rt``."""
+    schema = _Schema(rt)
+
+    def keys(name: str, items: list[Any], spath: str) -> tuple[str, ...] | None:
+        return schema.keys(name, items, spath=spath)
+
+    return keys
 
 
 def _key_of(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

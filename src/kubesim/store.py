@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from kubesim import defaults, ssa
+from kubesim import defaults, fields, ssa
 from kubesim.errors import ApiError, already_exists, bad_request, conflict, invalid, not_found
 from kubesim.patch import clone, json_patch, merge_patch, strategic_merge_patch
 from kubesim.resources import CRD_KEY, NAMESPACE_KEY, Registry, ResourceType, TypeKey, crd_to_type
@@ -94,6 +94,11 @@ class WriteContext:
     internal: bool = False
     version: str | None = None
     user_agent: str = ""
+    field_validation: str | None = None
+    """``Strict``, ``Warn`` or ``Ignore`` for a write received over HTTP; None (direct and internal writes):
+    the body is stored as given."""
+    warnings: list[str] = field(default_factory=list)
+    """``Warning`` headers for the response."""
 
     def manager(self) -> str:
         if self.field_manager:
@@ -329,6 +334,7 @@ class Store:
                 "namespace": ns if rt.namespaced else "",
                 "name": name,
                 "fieldManager": ctx.field_manager or "",
+                "fieldValidation": ctx.field_validation or "",
                 "dryRun": ctx.dry_run,
                 "user": ctx.user,
                 **extra,
@@ -561,6 +567,7 @@ class Store:
         with self.lock:
             obj = body
             meta = self._check_body(rt, obj, ctx=ctx, ns=ns)
+            self._decode_fields(rt, obj, ctx=ctx)
             name = meta.get("name")
             if not name:
                 prefix = meta.get("generateName")
@@ -664,11 +671,17 @@ class Store:
         out["kind"] = rt.kind
         return out
 
-    def _base_entries(self, old: Obj, new: Obj) -> list[ssa.ManagedEntry]:
+    def _base_entries(self, old: Obj, new: Obj, *, subresource: str) -> list[ssa.ManagedEntry]:
+        """The ownership a non-apply write starts from: the request's ``managedFields`` replace the stored ones,
+        except on subresources, when they are absent or carry no entry (clients unaware of the field cannot
+        wipe it); a list of only empty entries is the documented reset to none."""
         sent = (new.get("metadata") or {}).get("managedFields")
-        if sent is not None and sent != old["metadata"].get("managedFields"):
-            return ssa.parse_managed(new)
-        return ssa.parse_managed(old)
+        if subresource or not isinstance(sent, list) or not sent or sent == old["metadata"].get("managedFields"):
+            return ssa.parse_managed(old)
+        if all(entry == {} for entry in sent):
+            return []
+        entries = ssa.parse_managed(new)
+        return entries or ssa.parse_managed(old)
 
     def _commit(
         self,
@@ -706,6 +719,78 @@ class Store:
             return self._remove(rt, entry)
         return self._put(rt, new, old=old)
 
+    # --- field validation ---------------------------------------------------------------------------------
+
+    def _unknown(self, rt: ResourceType, obj: Obj, *, ctx: WriteContext) -> list[fields.FieldPath]:
+        if ctx.field_validation is None:
+            return []
+        node = fields.schema_for(rt, ctx.version or rt.preferred_version)
+        if node is None:
+            return []
+        found = fields.unknown_fields(obj, node)
+        if rt.custom:
+            # Structural pruning reports its paths sorted; the typed JSON decoder in document order.
+            found.sort(key=fields.dotted)
+        return found
+
+    def _settle(self, obj: Obj, found: list[fields.FieldPath], *, ctx: WriteContext) -> None:
+        # Whatever the directive, the unknown fields are not stored: typed decoding or structural pruning drops them.
+        if ctx.field_validation == "Warn":
+            ctx.warnings.extend(_unknown_texts(found))
+        fields.drop_fields(obj, found)
+
+    def _decode_fields(self, rt: ResourceType, obj: Obj, *, ctx: WriteContext) -> None:
+        """A create or update body decoded as the API server does: unknown fields fail, warn or vanish."""
+        found = self._unknown(rt, obj, ctx=ctx)
+        if not found:
+            return
+        if ctx.field_validation == "Strict":
+            version = ctx.version or rt.preferred_version
+            raise bad_request(
+                f'{rt.kind} in version "{version}" cannot be handled as a {rt.kind}: ' + _strict_decoding_error(found)
+            )
+        self._settle(obj, found, ctx=ctx)
+
+    def _patched_fields(self, rt: ResourceType, patched: Obj, *, ctx: WriteContext, patch: Any) -> None:
+        """The patched object decoded: a strict failure is a 422 quoting the patched object (JSON and merge
+        patches) or the patch itself (strategic merge patch)."""
+        found = self._unknown(rt, patched, ctx=ctx)
+        if not found:
+            return
+        if ctx.field_validation == "Strict":
+            shown = fields.go_value(patch) if patch is not None else dumps(patched).decode()
+            raise invalid(
+                group="",
+                kind="",
+                name="",
+                causes=[
+                    (
+                        "patch",
+                        "FieldValueInvalid",
+                        f"Invalid value: {fields.go_quote(shown)}: {_strict_decoding_error(found)}",
+                    )
+                ],
+            )
+        self._settle(patched, found, ctx=ctx)
+
+    def _typed_apply(self, rt: ResourceType, applied: Obj, *, ctx: WriteContext, name: str) -> None:
+        """Server-side apply converts the configuration to its typed form first, whatever the field validation
+        directive: an undeclared field always fails (an unclassified error, hence 500 with no reason)."""
+        if ctx.field_validation is None:
+            return
+        version = ctx.version or rt.preferred_version
+        node = fields.schema_for(rt, version)
+        if node is None:
+            return
+        schema = ssa.list_keys_of(rt)
+        found = fields.apply_unknown_fields(applied, node, list_keys=schema)
+        if not found:
+            return
+        problems = [f"{path}: field not declared in schema" for path in found]
+        text = problems[0] if len(problems) == 1 else "errors:\n" + "\n".join("  " + p for p in problems)
+        gvk = f"{rt.group}/{version}, Kind={rt.kind}"
+        raise ApiError(500, f"failed to create typed patch object ({name}; {gvk}): {text}", reason="")
+
     def update(
         self,
         rt: ResourceType,
@@ -722,6 +807,7 @@ class Store:
             if old is None:
                 raise not_found(group=rt.group, resource=rt.plural, name=name)
             meta = self._check_body(rt, body, ctx=ctx, ns=ns)
+            self._decode_fields(rt, body, ctx=ctx)
             if meta.get("name") and meta["name"] != name:
                 raise bad_request(
                     f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
@@ -732,7 +818,7 @@ class Store:
             entries = ssa.record_update(
                 old.obj,
                 new,
-                entries=self._base_entries(old.obj, body),
+                entries=self._base_entries(old.obj, body, subresource=subresource),
                 manager=ctx.manager(),
                 rt=rt,
                 api_version=rt.api_version(ctx.version),
@@ -784,6 +870,7 @@ class Store:
                 patched = strategic_merge_patch(base, doc)
             if not isinstance(patched, dict):
                 raise bad_request("patch produced a non-object")
+            self._patched_fields(rt, patched, ctx=ctx, patch=doc if content_type == STRATEGIC_PATCH else None)
             self._check_rv(rt, old, obj=patched)
             meta = _meta(patched)
             meta["name"] = name
@@ -792,7 +879,7 @@ class Store:
             entries = ssa.record_update(
                 old.obj,
                 new,
-                entries=self._base_entries(old.obj, patched),
+                entries=self._base_entries(old.obj, patched, subresource=subresource),
                 manager=ctx.manager(),
                 rt=rt,
                 api_version=rt.api_version(ctx.version),
@@ -831,8 +918,14 @@ class Store:
             raise bad_request(f"error decoding YAML: {exc}") from exc
         if not isinstance(applied, dict):
             raise bad_request("apply patch must be an object")
+        sent_meta = applied.get("metadata")
+        if not isinstance(sent_meta, dict):
+            sent_meta = {}
+        # Typed-conversion errors name the object as sent (an omitted namespace stays empty).
+        sent_name = f"{sent_meta.get('namespace') or ''}/{sent_meta.get('name') or ''}"
         with self.lock:
             meta = self._check_body(rt, applied, ctx=ctx, ns=ns)
+            self._typed_apply(rt, applied, ctx=ctx, name=sent_name)
             if meta.get("name") and meta["name"] != name:
                 raise bad_request(
                     f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
@@ -1171,6 +1264,14 @@ class Store:
     def iter_objects(self, key: TypeKey) -> Iterable[Entry]:
         with self.lock:
             return [e for bucket in self._data.get(key, {}).values() for e in bucket.values()]
+
+
+def _unknown_texts(found: list[fields.FieldPath]) -> list[str]:
+    return [f"unknown field {fields.go_quote(fields.dotted(path))}" for path in found]
+
+
+def _strict_decoding_error(found: list[fields.FieldPath]) -> str:
+    return "strict decoding error: " + ", ".join(_unknown_texts(found))
 
 
 def _unsupported_patch(rt: ResourceType) -> ApiError:

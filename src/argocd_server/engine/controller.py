@@ -1272,6 +1272,12 @@ class ApplicationController:
             force=bool((strategy.get("apply") or {}).get("force") or (strategy.get("hook") or {}).get("force")),
             started_at=started,
             deletion_approved_at=approved,
+            client_side_apply_migration_manager=str(
+                ((doc.get("metadata") or {}).get("annotations") or {}).get(
+                    "argocd.argoproj.io/client-side-apply-migration-manager"
+                )
+                or ""
+            ),
         )
         outcome = executor.step(plan, previous=previous, ctx=ctx)
         if outcome.phase is OperationPhase.RUNNING:

@@ -26,6 +26,8 @@ from argocd_server.kube.errors import Gone, translate_status, translating
 KubeObject = dict[str, Any]
 
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+CLIENT_SIDE_APPLY_MANAGER = "kubectl-client-side-apply"
+"""The field manager kubectl's client-side apply writes under (its ``--field-manager`` default)."""
 
 # Built-in API groups: the API server accepts strategic merge patches only for these (compiled-in Go types);
 # custom resources take JSON merge patches, as kubectl falls back to.
@@ -426,16 +428,32 @@ class ResourceClient:
 
     # --- writes ---
 
-    def create(self, obj: KubeObject, *, dry_run: bool = False, field_manager: str | None = None) -> KubeObject:
+    def create(
+        self,
+        obj: KubeObject,
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = None,
+        field_validation: str | None = None,
+    ) -> KubeObject:
+        """POST; ``field_validation`` (``Strict``/``Warn``/``Ignore``, None: the server's default) decides what
+        unknown fields do."""
         api, _, namespace = self._target(obj)
-        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager}
+        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager, "fieldValidation": field_validation}
         result: KubeObject = self.cluster.request_json("POST", api.path(namespace), query=query, body=obj)
         return result
 
-    def replace(self, obj: KubeObject, *, dry_run: bool = False, field_manager: str | None = None) -> KubeObject:
+    def replace(
+        self,
+        obj: KubeObject,
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = None,
+        field_validation: str | None = None,
+    ) -> KubeObject:
         """PUT the whole object; a stale ``metadata.resourceVersion`` is Aborted (409)."""
         api, name, namespace = self._target(obj)
-        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager}
+        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager, "fieldValidation": field_validation}
         result: KubeObject = self.cluster.request_json("PUT", api.path(namespace, name), query=query, body=obj)
         return result
 
@@ -475,18 +493,32 @@ class ResourceClient:
         patch_type: PatchType = PatchType.MERGE,
         dry_run: bool = False,
         field_manager: str | None = None,
+        field_validation: str | None = None,
     ) -> KubeObject:
         api = self.resource_for(gvk)
-        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager}
+        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager, "fieldValidation": field_validation}
         result: KubeObject = self.cluster.request_json(
             "PATCH", api.path(namespace, name), query=query, body=patch, content_type=patch_type.value
         )
         return result
 
-    def apply(self, obj: KubeObject, *, field_manager: str, force: bool = False, dry_run: bool = False) -> KubeObject:
+    def apply(
+        self,
+        obj: KubeObject,
+        *,
+        field_manager: str,
+        force: bool = False,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> KubeObject:
         """Server-side apply; conflicts with other managers are Aborted naming them, unless ``force``."""
         api, name, namespace = self._target(obj)
-        query = {"fieldManager": field_manager, "force": "true" if force else None, "dryRun": _dry(dry_run)}
+        query = {
+            "fieldManager": field_manager,
+            "force": "true" if force else None,
+            "dryRun": _dry(dry_run),
+            "fieldValidation": field_validation,
+        }
         # JSON is valid YAML, so the apply body goes out as JSON under the apply-patch media type.
         result: KubeObject = self.cluster.request_json(
             "PATCH", api.path(namespace, name), query=query, body=obj, content_type=PatchType.APPLY.value
@@ -494,20 +526,29 @@ class ResourceClient:
         return result
 
     def client_side_apply(
-        self, obj: KubeObject, *, dry_run: bool = False, field_manager: str | None = None
+        self,
+        obj: KubeObject,
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = CLIENT_SIDE_APPLY_MANAGER,
+        field_validation: str | None = None,
     ) -> ApplyResult:
         """kubectl-style apply: create when missing, else a three-way patch (last-applied, desired, live).
 
         Fields present in the last-applied annotation but dropped from ``obj`` are removed; fields other writers
         set are left alone. The annotation is rewritten to ``obj``. Strategic merge for built-in kinds, JSON merge
-        patch for custom resources.
+        patch for custom resources. Both writes go out under kubectl's client-side apply field manager unless
+        told otherwise, so a later server-side apply can take that ownership over
+        (:func:`client_side_apply_migration_patch`).
         """
         api, name, namespace = self._target(obj)
         desired = _with_last_applied(obj)
         try:
             live = self.cluster.request_json("GET", api.path(namespace, name))
         except NotFound:
-            created = self.create(desired, dry_run=dry_run, field_manager=field_manager)
+            created = self.create(
+                desired, dry_run=dry_run, field_manager=field_manager, field_validation=field_validation
+            )
             return ApplyResult(created, ApplyAction.CREATED)
         annotations = (live.get("metadata") or {}).get("annotations") or {}
         original: KubeObject = {}
@@ -529,6 +570,7 @@ class ResourceClient:
             patch_type=PatchType.STRATEGIC if strategic else PatchType.MERGE,
             dry_run=dry_run,
             field_manager=field_manager,
+            field_validation=field_validation,
         )
         return ApplyResult(patched, ApplyAction.CONFIGURED, patch)
 
@@ -600,6 +642,68 @@ def _lines(resp: Any) -> Iterator[str]:
                 resp.shutdown()
         with contextlib.suppress(Exception):
             resp.release_conn()
+
+
+# --- client-side to server-side apply migration -------------------------------------------------------------------
+
+
+def _union_fields(into: dict[str, Any], other: Mapping[str, Any]) -> None:
+    # fieldsV1 trees are sets of paths: the union of two is the recursive union of their keys.
+    for key, value in other.items():
+        mine = into.get(key)
+        if isinstance(mine, dict) and isinstance(value, Mapping):
+            _union_fields(mine, value)
+        elif key not in into:
+            into[key] = orjson.loads(orjson.dumps(value))
+
+
+def client_side_apply_migration_patch(
+    live: Mapping[str, Any], *, csa_managers: Sequence[str], ssa_manager: str
+) -> list[dict[str, Any]] | None:
+    """A JSON patch handing the fields client-side apply owns over to a server-side apply manager, or None.
+
+    Reproduces client-go's ``csaupgrade.UpgradeManagedFieldsPatch``: the ``Update`` entries (main resource) of
+    each CSA manager are merged into the SSA manager's ``Apply`` entry, which the newest CSA entry becomes when
+    there is none, and removed; without that, fields dropped from the configuration would stay, owned by the
+    CSA manager, after the next server-side apply. The patch also writes back the resourceVersion that was read,
+    so a concurrent change fails with a 409 conflict instead of being overwritten.
+    """
+    metadata = live.get("metadata") or {}
+    original = [e for e in metadata.get("managedFields") or [] if isinstance(e, dict)]
+    entries: list[dict[str, Any]] = orjson.loads(orjson.dumps(original))
+
+    def is_csa(entry: Mapping[str, Any], manager: str) -> bool:
+        return entry.get("manager") == manager and entry.get("operation") == "Update" and not entry.get("subresource")
+
+    for manager in csa_managers:
+        owned = [e for e in entries if is_csa(e, manager)]
+        if not owned:
+            continue
+        target = next(
+            (
+                e
+                for e in entries
+                if e.get("manager") == ssa_manager and e.get("operation") == "Apply" and not e.get("subresource")
+            ),
+            None,
+        )
+        if target is None:
+            # As client-go does, the first entry of the CSA manager becomes the SSA manager's.
+            target = owned[0]
+            target["manager"] = ssa_manager
+            target["operation"] = "Apply"
+        fields_v1 = target.setdefault("fieldsV1", {})
+        target.setdefault("fieldsType", "FieldsV1")
+        for entry in owned:
+            if entry is not target:
+                _union_fields(fields_v1, entry.get("fieldsV1") or {})
+        entries = [e for e in entries if not is_csa(e, manager)]
+    if entries == original:
+        return None
+    return [
+        {"op": "replace", "path": "/metadata/managedFields", "value": entries},
+        {"op": "replace", "path": "/metadata/resourceVersion", "value": metadata.get("resourceVersion")},
+    ]
 
 
 # --- the three-way patch ------------------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ import pytest
 
 from argocd_server.errors import Aborted, InvalidArgument, NotFound
 from argocd_server.kube.resources import (
+    CLIENT_SIDE_APPLY_MANAGER,
     LAST_APPLIED_ANNOTATION,
     ApplyAction,
     GroupVersionKind,
     PatchType,
     ResourceClient,
+    client_side_apply_migration_patch,
 )
 from kubesim import KubeSim
 
@@ -234,6 +236,124 @@ def test_custom_resource_client_side_apply_uses_merge_patch(resources: ResourceC
     resources.client_side_apply({**body, "spec": {"a": 1, "b": [1, 2]}})
     result = resources.client_side_apply({**body, "spec": {"b": [3]}})
     assert result.object["spec"] == {"b": [3]}
+
+
+def _directives(sim: KubeSim, namespace: str) -> list[tuple[str, str]]:
+    return [(e["verb"], e["fieldValidation"]) for e in sim.oplog if e["namespace"] == namespace]
+
+
+def test_every_write_sends_the_field_validation_directive(
+    sim: KubeSim, resources: ResourceClient, namespace: str
+) -> None:
+    with_extra = {**cm("fv", namespace, {"a": "1"}), "extra": "x"}
+    created = resources.create(with_extra, field_validation="Ignore")
+    assert "extra" not in created
+    created["extra"] = "x"
+    assert "extra" not in resources.replace(created, field_validation="Ignore")
+    patched = resources.patch(CONFIGMAP, "fv", {"extra": "x"}, namespace=namespace, field_validation="Ignore")
+    assert "extra" not in patched
+    resources.apply(
+        cm("fv", namespace, {"a": "2"}), field_manager="m", force=True, dry_run=True, field_validation="Ignore"
+    )
+    resources.client_side_apply({**cm("fv-csa", namespace, {"a": "1"}), "extra": "x"}, field_validation="Ignore")
+    configured = resources.client_side_apply(
+        {**cm("fv-csa", namespace, {"a": "2"}), "extra": "x"}, field_validation="Ignore"
+    )
+    assert configured.action is ApplyAction.CONFIGURED
+    assert "extra" not in configured.object
+    assert _directives(sim, namespace) == [
+        ("create", "Ignore"),
+        ("update", "Ignore"),
+        ("patch", "Ignore"),
+        ("apply", "Ignore"),
+        ("create", "Ignore"),
+        ("patch", "Ignore"),
+    ]
+    # Left out, the parameter is not sent: the API server's default (Warn) applies.
+    resources.create(cm("fv-default", namespace))
+    assert _directives(sim, namespace)[-1] == ("create", "Warn")
+
+
+def test_strict_field_validation_refuses_unknown_fields(resources: ResourceClient, namespace: str) -> None:
+    strict = 'strict decoding error: unknown field "extra"'
+    with_extra = {**cm("strict", namespace, {"a": "1"}), "extra": "x"}
+    for write in (
+        lambda: resources.create(with_extra, field_validation="Strict"),
+        lambda: resources.client_side_apply(with_extra, field_validation="Strict"),
+    ):
+        with pytest.raises(InvalidArgument) as err:
+            write()
+        assert err.value.message == f'ConfigMap in version "v1" cannot be handled as a ConfigMap: {strict}'
+    live = resources.create(cm("strict", namespace, {"a": "1"}), field_validation="Strict")
+    for write in (
+        lambda: resources.replace({**live, "extra": "x"}, field_validation="Strict"),
+        lambda: resources.patch(CONFIGMAP, "strict", {"extra": "x"}, namespace=namespace, field_validation="Strict"),
+        lambda: resources.client_side_apply(with_extra, field_validation="Strict"),
+    ):
+        with pytest.raises(InvalidArgument) as err:
+            write()
+        assert err.value.message.endswith(strict)
+
+
+def _managers(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(m["manager"], m["operation"]) for m in obj["metadata"].get("managedFields") or []]
+
+
+def test_client_side_apply_writes_as_kubectl(resources: ResourceClient, namespace: str) -> None:
+    created = resources.client_side_apply(cm("mgr", namespace, {"a": "1"}))
+    assert _managers(created.object) == [(CLIENT_SIDE_APPLY_MANAGER, "Update")]
+    configured = resources.client_side_apply(cm("mgr", namespace, {"a": "2"}))
+    assert _managers(configured.object) == [(CLIENT_SIDE_APPLY_MANAGER, "Update")]
+
+
+def test_client_side_apply_migration_patch_hands_fields_to_the_apply_manager(
+    resources: ResourceClient, namespace: str
+) -> None:
+    resources.client_side_apply(cm("up", namespace, {"keep": "1", "drop": "2"}))
+    live = resources.get(CONFIGMAP, "up", namespace=namespace)
+    patch = client_side_apply_migration_patch(
+        live, csa_managers=[CLIENT_SIDE_APPLY_MANAGER], ssa_manager="argocd-controller"
+    )
+    assert patch is not None
+    assert patch[1] == {
+        "op": "replace",
+        "path": "/metadata/resourceVersion",
+        "value": live["metadata"]["resourceVersion"],
+    }
+    migrated = resources.patch(CONFIGMAP, "up", patch, namespace=namespace, patch_type=PatchType.JSON)
+    assert _managers(migrated) == [("argocd-controller", "Apply")]
+    assert migrated["metadata"]["managedFields"][0]["fieldsV1"] == live["metadata"]["managedFields"][0]["fieldsV1"]
+    assert (
+        client_side_apply_migration_patch(
+            migrated, csa_managers=[CLIENT_SIDE_APPLY_MANAGER], ssa_manager="argocd-controller"
+        )
+        is None
+    )
+    applied = resources.apply(cm("up", namespace, {"keep": "1"}), field_manager="argocd-controller", force=True)
+    assert applied["data"] == {"keep": "1"}
+
+    # A second client-side apply writer: its fields merge into the existing Apply entry.
+    resources.client_side_apply(cm("up", namespace, {"keep": "1", "more": "3"}))
+    live = resources.get(CONFIGMAP, "up", namespace=namespace)
+    assert _managers(live) == [("argocd-controller", "Apply"), (CLIENT_SIDE_APPLY_MANAGER, "Update")]
+    patch = client_side_apply_migration_patch(
+        live, csa_managers=[CLIENT_SIDE_APPLY_MANAGER], ssa_manager="argocd-controller"
+    )
+    assert patch is not None
+    merged = resources.patch(CONFIGMAP, "up", patch, namespace=namespace, patch_type=PatchType.JSON)
+    assert _managers(merged) == [("argocd-controller", "Apply")]
+    assert merged["metadata"]["managedFields"][0]["fieldsV1"]["f:data"] == {"f:keep": {}, "f:more": {}}
+
+    # Read before someone else wrote: the patch conflicts instead of overwriting.
+    resources.client_side_apply(cm("up", namespace, {"keep": "1", "more": "4"}))
+    stale = resources.get(CONFIGMAP, "up", namespace=namespace)
+    resources.patch(CONFIGMAP, "up", {"data": {"other": "5"}}, namespace=namespace)
+    patch = client_side_apply_migration_patch(
+        stale, csa_managers=[CLIENT_SIDE_APPLY_MANAGER], ssa_manager="argocd-controller"
+    )
+    assert patch is not None
+    with pytest.raises(Aborted):
+        resources.patch(CONFIGMAP, "up", patch, namespace=namespace, patch_type=PatchType.JSON)
 
 
 def test_pod_logs(resources: ResourceClient, namespace: str) -> None:

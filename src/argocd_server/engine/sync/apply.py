@@ -6,8 +6,10 @@ the task list from the plan, re-attaches the results recorded so far (``syncResu
 has several (and always for running hooks), starts the SyncFail phase after a failure, and otherwise runs exactly
 the next (phase, wave) group: prunes first (reverse waves, foreground propagation by default, ``Prune=false``,
 ``Prune=confirm``), BeforeHookCreation deletions, then applies in same-kind batches run concurrently. Apply
-strategies: client-side apply with the last-applied annotation (default), server-side apply with the field manager
-``argocd-controller`` and forced conflicts (``ServerSideApply=true``), ``Replace=true`` and ``Force=true``; hooks get
+strategies: client-side apply with the last-applied annotation (default, field manager ``kubectl-client-side-apply``),
+server-side apply with the field manager ``argocd-controller`` and forced conflicts (``ServerSideApply=true``, first
+taking over what client-side apply owned unless ``ClientSideApplyMigration=false``), ``Replace=true`` and
+``Force=true``; every write asks for strict server-side field validation (``Validate=false``: ignore). Hooks get
 the hook finalizer, which is removed when they complete; HookSucceeded/HookFailed deletions happen when the whole
 operation ends. The dry run is upstream's client-side one: REST mapping and scope checks, no server round trip.
 
@@ -45,8 +47,9 @@ from argocd_server.engine.sync.plan import (
     SyncTask,
     delete_policies_of,
 )
-from argocd_server.errors import AlreadyExists, ArgoError, NotFound
+from argocd_server.errors import Aborted, AlreadyExists, ArgoError, NotFound
 from argocd_server.kube import GroupVersionKind, PatchType, ResourceClient
+from argocd_server.kube.resources import CLIENT_SIDE_APPLY_MANAGER, client_side_apply_migration_patch
 
 __all__ = [
     "FIELD_MANAGER",
@@ -94,6 +97,10 @@ class StepContext:
     """``syncStrategy.apply.force`` / ``hook.force``."""
     started_at: datetime | None = None
     deletion_approved_at: datetime | None = None
+    client_side_apply_migration_manager: str = ""
+    """The Application's ``argocd.argoproj.io/client-side-apply-migration-manager`` annotation: the field manager
+    whose client-side apply ownership moves to ``argocd-controller`` before a server-side apply (empty:
+    ``kubectl-client-side-apply``)."""
 
 
 @dataclass(frozen=True)
@@ -280,28 +287,39 @@ class SyncExecutor:
         dry_run = task.dry_run
         options = task.options
         force = ctx.force or options.is_true("Force")
+        # kubectl --validate: strict server-side field validation, switched off by Validate=false.
+        validation = "Ignore" if options.is_false("Validate") else "Strict"
         name = _kubectl_name(obj)
         suffix = " (dry run)" if dry_run else ""
         try:
             if options.is_true("Replace"):
                 live = self._get_live(task)
                 if live is None:
-                    self.resources.create(obj, dry_run=dry_run)
+                    self.resources.create(obj, dry_run=dry_run, field_validation=validation)
                     return True, f"{name} created{suffix}"
                 if force and not is_crd(obj) and obj.get("kind") != "Namespace":
                     if not dry_run:
                         self._delete(task, live, policy="Foreground")
                         self._wait_gone(task)
-                    self.resources.create(obj, dry_run=dry_run)
+                    self.resources.create(obj, dry_run=dry_run, field_validation=validation)
                     return True, f"{name} replaced{suffix}"
                 obj.setdefault("metadata", {})["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
-                self.resources.replace(obj, dry_run=dry_run)
+                self.resources.replace(obj, dry_run=dry_run, field_validation=validation)
                 return True, f"{name} replaced{suffix}"
             if options.is_true("ServerSideApply"):
-                self.resources.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run)
+                if not dry_run and task.live is not None and not options.is_false("ClientSideApplyMigration"):
+                    try:
+                        self._migrate_client_side_apply(task, ctx)
+                    except ArgoError as exc:
+                        return False, f"Failed to perform client-side apply migration: {exc.message}"
+                self.resources.apply(
+                    obj, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run, field_validation=validation
+                )
                 return True, f"{name} serverside-applied{suffix}"
             try:
-                result = self.resources.client_side_apply(obj, dry_run=dry_run)
+                result = self.resources.client_side_apply(
+                    obj, dry_run=dry_run, field_manager=CLIENT_SIDE_APPLY_MANAGER, field_validation=validation
+                )
             except ArgoError:
                 if not force:
                     raise
@@ -309,11 +327,40 @@ class SyncExecutor:
                 if live is not None and not dry_run:
                     self._delete(task, live, policy="Foreground")
                     self._wait_gone(task)
-                self.resources.create(obj, dry_run=dry_run)
+                self.resources.create(
+                    obj, dry_run=dry_run, field_manager=CLIENT_SIDE_APPLY_MANAGER, field_validation=validation
+                )
                 return True, f"{name} replaced{suffix}"
             return True, f"{name} {result.action.value}{suffix}"
         except ArgoError as exc:
             return False, exc.message
+
+    def _migrate_client_side_apply(self, task: SyncTask, ctx: StepContext, attempts: int = 3) -> None:
+        """Move the client-side apply manager's field ownership to ``argocd-controller`` (a managedFields JSON
+        patch), so the server-side apply that follows removes what the manifest no longer has; upstream's
+        ``csaupgrade`` step before SSA. A conflict (the object changed since it was read) is retried."""
+        manager = ctx.client_side_apply_migration_manager or CLIENT_SIDE_APPLY_MANAGER
+        for attempt in range(attempts):
+            live = self._get_live(task)
+            if live is None:
+                return
+            patch = client_side_apply_migration_patch(live, csa_managers=[manager], ssa_manager=FIELD_MANAGER)
+            if patch is None:
+                return
+            try:
+                self.resources.patch(
+                    self._gvk(live),
+                    task.key.name,
+                    patch,
+                    namespace=task.key.namespace or None,
+                    patch_type=PatchType.JSON,
+                )
+                return
+            except NotFound:
+                return
+            except Aborted:
+                if attempt == attempts - 1:
+                    raise
 
     def _wait_gone(self, task: SyncTask, attempts: int = 50) -> None:
         import time
@@ -340,10 +387,10 @@ class SyncExecutor:
                 obj["metadata"][field_name] = dict(metadata[field_name])
         try:
             if exists:
-                self.resources.apply(obj, field_manager=FIELD_MANAGER, force=True)
+                self.resources.apply(obj, field_manager=FIELD_MANAGER, force=True, field_validation="Strict")
                 message = f"namespace/{namespace} serverside-applied"
             else:
-                self.resources.create(obj)
+                self.resources.create(obj, field_validation="Strict")
                 message = f"namespace/{namespace} created"
         except AlreadyExists:
             message = f"namespace/{namespace} unchanged"
