@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     """Pause between sync waves (upstream ``ARGOCD_SYNC_WAVE_DELAY``)."""
     controller_poll_seconds: float = 1.0
     """How often a running operation re-checks health and hooks."""
+    controller_server_side_diff: bool = False
+    """Compare every app with a server-side diff (a dry-run server-side apply predicts the live object) unless it
+    opts out with the compare option ``ServerSideDiff=false``; upstream's ``controller.diff.server.side``."""
     log_level: str = "info"
 
     @property

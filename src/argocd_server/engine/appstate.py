@@ -289,8 +289,12 @@ def compare_app_state(
     is_namespaced: NamespacedLookup | None = None,
     orphan_candidates: Iterable[KubeObject] | None = None,
     orphaned_resources: Mapping[str, Any] | None = None,
+    predict: Callable[[KubeObject, KubeObject], KubeObject] | None = None,
 ) -> CompareResult:
     """Compare prepared ``targets`` (see :func:`prepare_targets`) with the app's managed ``live`` objects.
+
+    ``predict`` (server-side diff) answers what the cluster would make of a target that has a live counterpart;
+    its errors propagate.
 
     ``live`` must already hold both the objects tracked by ``instance`` and any live object at a target key.
     ``orphan_candidates`` (the destination namespace's objects) are counted only when the project sets
@@ -360,7 +364,12 @@ def compare_app_state(
         self_ref = live_obj is None or is_self_referenced(
             live_obj, method=method, target=target, cluster_scoped=cluster_scoped
         )
-        diff = diff_resource(target=target, live=live_obj, options=diff_options)
+        predicted = (
+            predict(target, live_obj)
+            if predict is not None and target is not None and live_obj is not None and not hook
+            else None
+        )
+        diff = diff_resource(target=target, live=live_obj, options=diff_options, server_side_live=predicted)
         status = ""
         requires_pruning = False
         if not hook and not skip_only and self_ref:

@@ -40,6 +40,7 @@ import random
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,12 +70,16 @@ from argocd_server.engine.diff import (
     DiffOptions,
     IgnoreDifferences,
     IgnoreStatusMode,
+    include_mutation_webhook,
+    only_owned_by,
     parse_ignore_differences_customizations,
+    server_side_diff_enabled,
 )
 from argocd_server.engine.health import assess_health, parse_health_customizations
 from argocd_server.engine.resources import HookType, KubeObject, ResourceKey, hook_types, parse_api_version
 from argocd_server.engine.source import Refresh, RenderRequest, RenderResult, RepoCredentials, SourceRenderer
 from argocd_server.engine.sync.apply import (
+    FIELD_MANAGER,
     StepContext,
     StepOutcome,
     SyncExecutor,
@@ -138,6 +143,8 @@ _OUR_FINALIZERS = frozenset({*_PROPAGATION, POST_DELETE_FINALIZER, POST_DELETE_C
 EVENT_COMPONENT = "argocd-application-controller"
 SYNC_WINDOW_BLOCKED = "Sync operation blocked by sync window"
 _MAX_CONFLICTS = 10
+# Server-side diff predictions kept for reuse (one per live object version and target content).
+_PREDICTIONS_KEPT = 20_000
 # SyncError is not among them: it belongs to the automated-sync evaluation, which leaves it alone while a sync
 # window blocks automation.
 _COMPARE_CONDITIONS = frozenset(
@@ -364,6 +371,7 @@ class ApplicationController:
         self_heal_settle: float = 1.0,
         event_ttl_seconds: float = 3600.0,
         event_prune_interval: float = 300.0,
+        server_side_diff: bool = False,
     ) -> None:
         self.sessions = sessions
         self.renderer = renderer
@@ -389,6 +397,9 @@ class ApplicationController:
         self.self_heal_settle = self_heal_settle
         self.event_ttl_seconds = event_ttl_seconds
         self.event_prune_interval = event_prune_interval
+        # Server-side diff for every app unless it opts out (upstream's controller.diff.server.side).
+        self.server_side_diff = server_side_diff
+        self._predictions: OrderedDict[tuple[str, str, str, bytes], KubeObject] = OrderedDict()
         self.tracking_method = parse_tracking_method(config.tracking_method)
         cm = dict(config.cm_data)
         self.health_overrides = parse_health_customizations(cm)
@@ -887,18 +898,53 @@ class ApplicationController:
         live = self._live_set(handle, targets, instance)
         orphaned = (project.get("spec") or {}).get("orphanedResources")
         candidates = handle.cache.objects(namespace=destination_ns) if orphaned is not None and destination_ns else None
-        result = compare_app_state(
-            targets=targets,
-            live=live,
-            instance=instance,
-            controller_namespace=self.namespace,
-            diff_options=self.diff_options(doc),
-            health_overrides=self.health_overrides,
-            is_namespaced=is_namespaced,
-            orphan_candidates=candidates,
-            orphaned_resources=orphaned,
-        )
+        predict = None
+        if server_side_diff_enabled(doc, default=self.server_side_diff):
+            predict = self._predictor(handle, reuse=refresh is Refresh.NONE, webhooks=include_mutation_webhook(doc))
+        try:
+            result = compare_app_state(
+                targets=targets,
+                live=live,
+                instance=instance,
+                controller_namespace=self.namespace,
+                diff_options=self.diff_options(doc),
+                health_overrides=self.health_overrides,
+                is_namespaced=is_namespaced,
+                orphan_candidates=candidates,
+                orphaned_resources=orphaned,
+                predict=predict,
+            )
+        except ArgoError as exc:
+            message = f"Failed to compare desired state to live state: {exc.message}"
+            return _Compared(None, render, handle, error=message)
         return _Compared(result, render, handle)
+
+    def _predictor(
+        self, handle: ClusterHandle, *, reuse: bool, webhooks: bool
+    ) -> Callable[[KubeObject, KubeObject], KubeObject]:
+        """Server-side diff: a dry-run server-side apply of the target under the controller's manager predicts the
+        live object. A prediction is kept for the live object's resourceVersion and the target's content, and reused
+        by later comparisons unless a refresh was asked for (upstream's diff cache)."""
+
+        def predict(target: KubeObject, live: KubeObject) -> KubeObject:
+            meta = live.get("metadata") or {}
+            key = (
+                handle.server,
+                str(meta.get("uid") or ""),
+                str(meta.get("resourceVersion") or ""),
+                orjson.dumps(target, option=orjson.OPT_SORT_KEYS),
+            )
+            with self._memo_lock:
+                cached = self._predictions.get(key) if reuse else None
+            if cached is None:
+                cached = handle.resources.apply(target, field_manager=FIELD_MANAGER, force=True, dry_run=True)
+                with self._memo_lock:
+                    self._predictions[key] = cached
+                    while len(self._predictions) > _PREDICTIONS_KEPT:
+                        self._predictions.popitem(last=False)
+            return cached if webhooks else only_owned_by(cached, live, FIELD_MANAGER)
+
+        return predict
 
     def refresh_app(
         self,

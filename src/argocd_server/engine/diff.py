@@ -65,8 +65,10 @@ __all__ = [
     "diff_resource",
     "diff_resources",
     "has_ignore_extraneous",
+    "include_mutation_webhook",
     "mask_secrets",
     "normalize_object",
+    "only_owned_by",
     "parse_ignore_differences_customizations",
     "server_side_diff_enabled",
     "unified_diff",
@@ -74,6 +76,7 @@ __all__ = [
 
 COMPARE_OPTION_IGNORE_EXTRANEOUS = "IgnoreExtraneous"
 COMPARE_OPTION_SERVER_SIDE_DIFF = "ServerSideDiff"
+COMPARE_OPTION_INCLUDE_MUTATION_WEBHOOK = "IncludeMutationWebhook"
 _MASK_CHAR = "+"
 _MASK_BASE = 8
 _MASK_STEP = 4
@@ -287,6 +290,12 @@ def server_side_diff_enabled(app: Mapping[str, Any] | None, *, default: bool = F
     if value is None:
         return default
     return value.lower() == "true"
+
+
+def include_mutation_webhook(app: Mapping[str, Any] | None) -> bool:
+    """The Application's ``IncludeMutationWebhook=true`` compare option: a server-side diff keeps what admission
+    webhooks would add instead of reverting it to the live values."""
+    return (compare_options_of(app).get(COMPARE_OPTION_INCLUDE_MUTATION_WEBHOOK) or "").lower() == "true"
 
 
 def parse_ignore_differences_customizations(
@@ -624,6 +633,60 @@ def _remove_managed_fields(*, live: KubeObject, target: KubeObject, managers: It
         fields = entry.get("fieldsV1")
         if isinstance(fields, dict):
             _remove_owned(fields, live, target)
+
+
+def _key_fields(token: str) -> dict[str, Any]:
+    selector = json.loads(token[2:])
+    return selector if isinstance(selector, dict) else {}
+
+
+def _overlay_owned(trie: Mapping[str, Any], predicted: Any, result: Any) -> None:
+    """Copy the fields ``trie`` names from ``predicted`` into ``result`` (removing those ``predicted`` lacks)."""
+    for token, sub in trie.items():
+        if token.startswith("f:") and isinstance(predicted, dict) and isinstance(result, dict):
+            name = token[2:]
+            if name not in predicted:
+                result.pop(name, None)
+            elif _is_leaf(sub) or not isinstance(predicted[name], dict | list):
+                result[name] = copy.deepcopy(predicted[name])
+            else:
+                if not isinstance(result.get(name), type(predicted[name])):
+                    result[name] = {} if isinstance(predicted[name], dict) else []
+                _overlay_owned(sub, predicted[name], result[name])
+        elif token.startswith("k:") and isinstance(predicted, list) and isinstance(result, list):
+            selector = _key_fields(token)
+            wanted = next((i for i in predicted if _match_list_item(i, selector)), None)
+            index = next((n for n, i in enumerate(result) if _match_list_item(i, selector)), None)
+            if wanted is None:
+                if index is not None:
+                    del result[index]
+            elif index is None or _is_leaf(sub):
+                # A new item (or one owned whole) comes over whole: its key fields are never dropped.
+                if index is None:
+                    result.append(copy.deepcopy(wanted))
+                else:
+                    result[index] = copy.deepcopy(wanted)
+            else:
+                _overlay_owned(sub, wanted, result[index])
+        elif token.startswith("v:") and isinstance(predicted, list) and isinstance(result, list):
+            value = json.loads(token[2:])
+            if value in predicted and value not in result:
+                result.append(value)
+            elif value not in predicted and value in result:
+                result.remove(value)
+
+
+def only_owned_by(predicted: KubeObject, live: KubeObject, manager: str) -> KubeObject:
+    """The server-side-apply prediction without what other managers (admission webhooks, defaulting) would change:
+    ``live`` with the fields ``manager`` owns in ``predicted``, or owned in ``live`` before, taken from ``predicted``
+    (removed where ``predicted`` lacks them, so a field dropped from Git still shows), everything else as in ``live``
+    (upstream's ``removeWebhookMutation``)."""
+    result = deep_copy(live)
+    for source in (live, predicted):
+        for entry in (source.get("metadata") or {}).get("managedFields") or []:
+            if isinstance(entry, dict) and entry.get("manager") == manager and isinstance(entry.get("fieldsV1"), dict):
+                _overlay_owned(entry["fieldsV1"], predicted, result)
+    return result
 
 
 # --- three-way merge ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ Indexes answer the hot questions without scanning: which objects an app tracks (
 app part of the tracking-id annotation) and which objects an owner UID has (for resource trees). Boundary: built on
 ``kube/resources.py``; callbacks are delivered from a per-subscriber thread so a slow consumer never stalls a watch.
 
-Objects are stored as the parsed dicts (``managedFields`` dropped unless asked for) and handed out without a copy:
-treat them as read-only.
+Objects are stored as the parsed dicts (``managedFields`` kept only for objects an app tracks, or when asked for) and
+handed out without a copy: treat them as read-only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import queue
 import sys
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -498,10 +498,18 @@ class ClusterCache:
         annotation = (meta.get("annotations") or {}).get(self.tracking_annotation)
         self._discard(self._by_annotation, app_of_tracking_id(annotation) if annotation else None, key)
 
+    def _tracked(self, meta: Mapping[str, Any]) -> bool:
+        """Whether an app tracks the object: its field ownership feeds the diff (server-side diff, ignore rules by
+        manager), so only untracked objects lose ``managedFields`` in the cache (as upstream keeps whole manifests
+        only for managed resources)."""
+        return self.tracking_annotation in (meta.get("annotations") or {}) or self.tracking_label in (
+            meta.get("labels") or {}
+        )
+
     def _compact(self, watcher: _KindWatcher, obj: KubeObject) -> KubeObject:
         meta = obj.get("metadata")
         if meta:
-            if not self.keep_managed_fields:
+            if not self.keep_managed_fields and not self._tracked(meta):
                 meta.pop("managedFields", None)
             namespace = meta.get("namespace")
             if namespace:

@@ -270,6 +270,7 @@ def build_controller(
         wave_delay=settings.sync_wave_delay_seconds,
         poll_interval=settings.controller_poll_seconds,
         sync_windows=_sync_window_gate,
+        server_side_diff=settings.controller_server_side_diff,
     )
     return controller, provider, embedded
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from argocd_server.engine.diff import (
     has_ignore_extraneous,
     mask_secrets,
     normalize_object,
+    only_owned_by,
     parse_ignore_differences_customizations,
     server_side_diff_enabled,
     unified_diff,
@@ -481,3 +483,69 @@ def test_normalize_object_and_inputs_untouched() -> None:
     normalised = normalize_object(target)
     assert normalised["data"] == {"password": encoded("x")}
     assert target == snapshot
+
+
+def _owned(manager: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"manager": manager, "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": fields}
+
+
+def test_server_side_prediction_keeps_only_what_the_controller_changes() -> None:
+    """Webhook mutations in a dry-run apply revert to live; the controller's own changes, removals included, stay."""
+    live = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "web",
+            "managedFields": [_owned("argocd-controller", {"f:spec": {"f:replicas": {}, "f:paused": {}}})],
+        },
+        "spec": {
+            "replicas": 1,
+            "paused": False,
+            "template": {"spec": {"containers": [{"name": "app", "image": "a:1"}]}},
+        },
+    }
+    predicted = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "web",
+            "managedFields": [
+                _owned(
+                    "argocd-controller",
+                    {
+                        "f:spec": {
+                            "f:replicas": {},
+                            "f:template": {
+                                "f:spec": {"f:containers": {'k:{"name":"app"}': {".": {}, "f:name": {}, "f:image": {}}}}
+                            },
+                        }
+                    },
+                ),
+                _owned(
+                    "injector",
+                    {
+                        "f:spec": {
+                            "f:template": {
+                                "f:spec": {"f:containers": {'k:{"name":"sidecar"}': {".": {}, "f:name": {}}}}
+                            }
+                        }
+                    },
+                ),
+            ],
+        },
+        "spec": {
+            "replicas": 3,
+            "template": {
+                "spec": {"containers": [{"name": "app", "image": "a:2"}, {"name": "sidecar"}]},
+                "metadata": {"labels": {"mutated": "yes"}},
+            },
+        },
+    }
+    kept = only_owned_by(predicted, live, "argocd-controller")
+    assert kept["spec"]["replicas"] == 3
+    assert "paused" not in kept["spec"]  # owned before, dropped from the apply
+    assert kept["spec"]["template"] == {"spec": {"containers": [{"name": "app", "image": "a:2"}]}}
+    diff = diff_resource(target=predicted, live=live, server_side_live=kept)
+    assert diff.modified
+    unchanged = only_owned_by({**live, "spec": {**live["spec"], "minReadySeconds": 5}}, live, "argocd-controller")
+    assert not diff_resource(target=live, live=live, server_side_live=unchanged).modified
