@@ -311,7 +311,8 @@ class KubeApp:
                     force=force,
                 )
             )
-            return _warned(self._object(entry, rt, version=version), ctx.warnings)
+            status = 201 if ctx.created else 200
+            return _warned(self._object(entry, rt, version=version, status=status), ctx.warnings)
         opts = await self._delete_options(request)
         ctx.dry_run = ctx.dry_run or opts.get("dry", False)
         entry, gone = await self._write(

@@ -99,6 +99,8 @@ class WriteContext:
     the body is stored as given."""
     warnings: list[str] = field(default_factory=list)
     """``Warning`` headers for the response."""
+    created: bool = False
+    """Set by an apply that created the object (the API server answers 201 then)."""
 
     def manager(self) -> str:
         if self.field_manager:
@@ -909,8 +911,8 @@ class Store:
         force: bool,
     ) -> Entry:
         if not ctx.field_manager:
-            raise bad_request(
-                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+            raise ApiError(
+                422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
             )
         try:
             applied = yaml.safe_load(body or b"")
@@ -936,6 +938,7 @@ class Store:
             if old is None:
                 if subresource:
                     raise not_found(group=rt.group, resource=rt.plural, name=name)
+                ctx.created = True
                 self._check_rv_absent(rt, applied)
                 obj = clone(applied)
                 defaults.validate_name(rt, name)

@@ -259,7 +259,23 @@ def test_apply_requires_field_manager(api_client: client.ApiClient, ns: str) -> 
             body=yaml.safe_dump(obj),
             content_type="application/apply-patch+yaml",
         )
-    assert err.value.status == 400
+    assert err.value.status == 422
+    assert json.loads(err.value.body)["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+    )
+
+
+def test_apply_answers_201_when_it_creates(api_client: client.ApiClient, ns: str) -> None:
+    path = f"/api/v1/namespaces/{ns}/configmaps/made"
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "made"}, "data": {"a": "b"}}
+    url = api_client.configuration.host + path + "?fieldManager=m"
+    headers = {"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"}
+    statuses = []
+    for _ in range(2):
+        response = api_client.call_api("PATCH", url, header_params=headers, body=yaml.safe_dump(obj))
+        response.read()
+        statuses.append(response.status)
+    assert statuses == [201, 200]
 
 
 def test_apply_noop_keeps_resource_version(api_client: client.ApiClient, ns: str) -> None:
