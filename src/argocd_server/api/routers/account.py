@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccountServiceDep, JsonBody, body_int, body_str
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 
-router = APIRouter(prefix="/api/v1/account")
+router = Router(prefix="/api/v1/account")
 
 
 @router.get("", operation_id="AccountService_ListAccounts")

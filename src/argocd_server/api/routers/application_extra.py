@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, StateDep
 from argocd_server.api.responses import json_response
+from argocd_server.api.routing import Router
 from argocd_server.errors import ResourceExhausted
 from argocd_server.services.app_diff import ApplicationDiffService
 from argocd_server.services.app_local_manifests import LocalManifestsService, parse_wrapper_stream
 
-router = APIRouter(prefix="/api/v1/applications")
+router = Router(prefix="/api/v1/applications")
 
 
 def _namespaces(state: StateDep) -> list[str]:

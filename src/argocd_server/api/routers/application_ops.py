@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.app_operations import ApplicationOperationsService
 
-router = APIRouter(prefix="/api/v1/applications")
+router = Router(prefix="/api/v1/applications")
 
 
 async def operations_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationOperationsService:

@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_str, query_bool
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.errors import ArgoError, InvalidArgument, ResourceExhausted
 from argocd_server.services.app_resources import (
     ApplicationResourceService,
@@ -27,7 +28,7 @@ from argocd_server.services.app_resources import (
     stream_error,
 )
 
-router = APIRouter(prefix="/api/v1/applications")
+router = Router(prefix="/api/v1/applications")
 
 SSE_KEEPALIVE_SECONDS = 15.0
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, StateDep, query_bool
 from argocd_server.api.responses import json_response
+from argocd_server.api.routing import Router
 from argocd_server.errors import InvalidArgument
 from argocd_server.services.app_sources import ApplicationSourceService, RevisionQuery
 
-router = APIRouter(prefix="/api/v1/applications")
+router = Router(prefix="/api/v1/applications")
 
 
 async def application_source_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSourceService:

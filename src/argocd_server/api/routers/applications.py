@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_str, one_project, query_bool
 from argocd_server.api.responses import EMPTY, json_response
 from argocd_server.api.routers.application_ops import OperationsServiceDep
+from argocd_server.api.routing import Router
 from argocd_server.services.applications import ApplicationService
 
-router = APIRouter(prefix="/api/v1/applications")
+router = Router(prefix="/api/v1/applications")
 
 
 async def application_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationService:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, StateDep
 from argocd_server.api.responses import json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.appset_views import ApplicationSetViewService
 
-router = APIRouter(prefix="/api/v1/applicationsets")
+router = Router(prefix="/api/v1/applicationsets")
 
 
 async def appset_view_service(db: DbSession, state: StateDep, access: AccessDep) -> ApplicationSetViewService:

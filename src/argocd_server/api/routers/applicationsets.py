@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, query_bool
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.applicationsets import ApplicationSetService
 
 
@@ -32,7 +33,7 @@ async def applicationset_service(db: DbSession, state: StateDep, access: AccessD
 
 ApplicationSetServiceDep = Annotated[ApplicationSetService, Depends(applicationset_service)]
 
-router = APIRouter(prefix="/api/v1/applicationsets")
+router = Router(prefix="/api/v1/applicationsets")
 
 
 @router.get("", operation_id="ApplicationSetService_List")

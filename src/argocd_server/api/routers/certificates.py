@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, query_bool
 from argocd_server.api.responses import json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.certificates import CertificateService
 
 
@@ -18,7 +19,7 @@ async def certificate_service(db: DbSession, access: AccessDep) -> CertificateSe
 
 CertificateServiceDep = Annotated[CertificateService, Depends(certificate_service)]
 
-router = APIRouter(prefix="/api/v1")
+router = Router(prefix="/api/v1")
 
 
 @router.get("/certificates", operation_id="CertificateService_ListCertificates")

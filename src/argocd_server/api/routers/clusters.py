@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, query_bool
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.clusters import ClusterQuery, ClusterService, in_cluster_enabled
 
 
@@ -29,7 +30,7 @@ async def cluster_service(db: DbSession, state: StateDep, access: AccessDep) -> 
 
 ClusterServiceDep = Annotated[ClusterService, Depends(cluster_service)]
 
-router = APIRouter(prefix="/api/v1/clusters")
+router = Router(prefix="/api/v1/clusters")
 
 
 @router.get("", operation_id="ClusterService_List")

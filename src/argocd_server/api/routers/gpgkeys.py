@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, query_bool
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.gpgkeys import GpgKeyService
 
 
@@ -18,7 +19,7 @@ async def gpgkey_service(db: DbSession, access: AccessDep) -> GpgKeyService:
 
 GpgKeyServiceDep = Annotated[GpgKeyService, Depends(gpgkey_service)]
 
-router = APIRouter(prefix="/api/v1/gpgkeys")
+router = Router(prefix="/api/v1/gpgkeys")
 
 
 @router.get("", operation_id="GPGKeyService_List")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
 from argocd_server.api.deps import InfoServiceDep, PublicInfoServiceDep
 from argocd_server.api.responses import json_response
+from argocd_server.api.routing import Router
 
-router = APIRouter()
+router = Router()
 
 
 @router.get("/healthz", include_in_schema=False)

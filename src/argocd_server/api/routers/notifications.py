@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import Response
 
 from argocd_server.api.deps import CurrentPrincipal, StateDep
 from argocd_server.api.responses import json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.notifications import NotificationService, load_notifications_config
 
 
@@ -19,7 +20,7 @@ async def notification_service(state: StateDep, principal: CurrentPrincipal) -> 
 
 NotificationServiceDep = Annotated[NotificationService, Depends(notification_service)]
 
-router = APIRouter(prefix="/api/v1/notifications")
+router = Router(prefix="/api/v1/notifications")
 
 
 @router.get("/services", operation_id="NotificationService_ListServices")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_int, body_str
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.projects import ProjectService
 
 
@@ -25,7 +26,7 @@ async def project_service(db: DbSession, state: StateDep, access: AccessDep) -> 
 
 ProjectServiceDep = Annotated[ProjectService, Depends(project_service)]
 
-router = APIRouter(prefix="/api/v1/projects")
+router = Router(prefix="/api/v1/projects")
 
 
 @router.get("", operation_id="ProjectService_List")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, query_bool
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.services.repocreds import RepoCredsService
 
 
@@ -18,7 +19,7 @@ async def repocreds_service(db: DbSession, state: StateDep, access: AccessDep) -
 
 RepoCredsServiceDep = Annotated[RepoCredsService, Depends(repocreds_service)]
 
-router = APIRouter(prefix="/api/v1")
+router = Router(prefix="/api/v1")
 
 
 @router.get("/repocreds", operation_id="RepoCredsService_ListRepositoryCredentials")

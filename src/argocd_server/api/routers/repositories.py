@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from argocd_server.api.deps import AccessDep, DbSession, JsonBody, StateDep, body_int, query_bool
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 from argocd_server.errors import InvalidArgument
 from argocd_server.services.repo_connections import connection_states_for
 from argocd_server.services.repo_sources import AppDetailsQuery, RepoSourceService
@@ -39,7 +40,7 @@ async def repository_service(db: DbSession, state: StateDep, access: AccessDep) 
 
 RepositoryServiceDep = Annotated[RepositoryService, Depends(repository_service)]
 
-router = APIRouter(prefix="/api/v1")
+router = Router(prefix="/api/v1")
 
 
 async def repo_source_service(db: DbSession, state: StateDep, access: AccessDep) -> RepoSourceService:

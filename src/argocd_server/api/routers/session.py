@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from argocd_server.api.cookies import clear_token_cookies, cookie_path, set_token_cookies
 from argocd_server.api.deps import JsonBody, SessionServiceDep, StateDep, body_str
 from argocd_server.api.responses import EMPTY, json_response
+from argocd_server.api.routing import Router
 
-router = APIRouter()
+router = Router()
 
 
 @router.post("/api/v1/session", operation_id="SessionService_Create")

@@ -23,17 +23,18 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from argocd_server.api.deps import StateDep, required_principal
+from argocd_server.api.routing import Router
 from argocd_server.api.state import AppState
 from argocd_server.errors import ArgoError, ResourceExhausted, Unavailable
 from argocd_server.services.access import Access
 from argocd_server.services.streams import OpenStream, StreamHub, WatchService, parse_fields
 
-router = APIRouter(prefix="/api/v1/stream")
+router = Router(prefix="/api/v1/stream")
 
 SSE = "text/event-stream"
 
