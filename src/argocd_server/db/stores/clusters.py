@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import builtins
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ClusterRow
+
+# Built once (every app create and update resolves its destination): a reused statement keeps its compiled form.
+_GET_BY_SERVER = select(ClusterRow).where(ClusterRow.server == bindparam("server"))
 
 
 class ClusterStore:
@@ -23,8 +26,7 @@ class ClusterStore:
         return list(self._session.scalars(select(ClusterRow).order_by(ClusterRow.id)))
 
     def get_by_server(self, server: str) -> ClusterRow | None:
-        server = server.rstrip("/")
-        return self._session.scalars(select(ClusterRow).where(ClusterRow.server == server)).one_or_none()
+        return self._session.scalars(_GET_BY_SERVER, {"server": server.rstrip("/")}).one_or_none()
 
     def get_for_update(self, server: str) -> ClusterRow | None:
         """The row for ``server`` locked until the transaction ends (PostgreSQL; SQLite serialises writers)."""
