@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from argocd_server.errors import ArgoError, InvalidArgument, NotFound
+from argocd_server.errors import AlreadyExists, ArgoError, InvalidArgument, NotFound
 from argocd_server.kube.client import ClusterClient
 from argocd_server.kube.errors import Gone, translate_status, translating
 
@@ -532,8 +532,12 @@ class ResourceClient:
         dry_run: bool = False,
         field_manager: str | None = CLIENT_SIDE_APPLY_MANAGER,
         field_validation: str | None = None,
+        probably_missing: bool = False,
     ) -> ApplyResult:
         """kubectl-style apply: create when missing, else a three-way patch (last-applied, desired, live).
+
+        ``probably_missing`` (the caller's cache has no such object) tries the create first and reads the live
+        object only when it exists after all: one request instead of two for a new object.
 
         Fields present in the last-applied annotation but dropped from ``obj`` are removed; fields other writers
         set are left alone. The annotation is rewritten to ``obj``. Strategic merge for built-in kinds, JSON merge
@@ -543,6 +547,14 @@ class ResourceClient:
         """
         api, name, namespace = self._target(obj)
         desired = _with_last_applied(obj)
+        if probably_missing:
+            try:
+                created = self.create(
+                    desired, dry_run=dry_run, field_manager=field_manager, field_validation=field_validation
+                )
+                return ApplyResult(created, ApplyAction.CREATED)
+            except AlreadyExists:
+                pass
         try:
             live = self.cluster.request_json("GET", api.path(namespace, name))
         except NotFound:

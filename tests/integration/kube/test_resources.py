@@ -209,6 +209,17 @@ def test_client_side_apply_removes_fields_dropped_from_desired(resources: Resour
     assert third.patch is None
 
 
+def test_client_side_apply_of_an_object_thought_missing(resources: ResourceClient, namespace: str) -> None:
+    """A cache that has not seen the object yet only saves the first read: an existing object is still patched."""
+    created = resources.client_side_apply(cm("csa-new", namespace, {"a": "1"}), probably_missing=True)
+    assert created.action is ApplyAction.CREATED
+    again = resources.client_side_apply(cm("csa-new", namespace, {"a": "2"}), probably_missing=True)
+    assert again.action is ApplyAction.CONFIGURED
+    assert again.object["data"] == {"a": "2"}
+    same = resources.client_side_apply(cm("csa-new", namespace, {"a": "2"}), probably_missing=True)
+    assert same.action is ApplyAction.UNCHANGED
+
+
 def test_client_side_apply_merges_keyed_lists(resources: ResourceClient, namespace: str) -> None:
     env = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
     resources.client_side_apply(deployment("web", namespace, env))

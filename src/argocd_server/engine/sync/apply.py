@@ -318,7 +318,11 @@ class SyncExecutor:
                 return True, f"{name} serverside-applied{suffix}"
             try:
                 result = self.resources.client_side_apply(
-                    obj, dry_run=dry_run, field_manager=CLIENT_SIDE_APPLY_MANAGER, field_validation=validation
+                    obj,
+                    dry_run=dry_run,
+                    field_manager=CLIENT_SIDE_APPLY_MANAGER,
+                    field_validation=validation,
+                    probably_missing=task.live is None,
                 )
             except ArgoError:
                 if not force:
