@@ -34,6 +34,7 @@ Boundary: may import ``db.stores``, ``engine.*``, ``kube``, ``schemas`` and ``er
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
 import random
@@ -143,8 +144,8 @@ _OUR_FINALIZERS = frozenset({*_PROPAGATION, POST_DELETE_FINALIZER, POST_DELETE_C
 EVENT_COMPONENT = "argocd-application-controller"
 SYNC_WINDOW_BLOCKED = "Sync operation blocked by sync window"
 _MAX_CONFLICTS = 10
-# Server-side diff predictions kept for reuse (one per live object version and target content).
-_PREDICTIONS_KEPT = 20_000
+# Server-side diff predictions kept for reuse (one per live object version and target content), newest first.
+_PREDICTIONS_KEPT = 5_000
 # SyncError is not among them: it belongs to the automated-sync evaluation, which leaves it alone while a sync
 # window blocks automation.
 _COMPARE_CONDITIONS = frozenset(
@@ -932,7 +933,7 @@ class ApplicationController:
                 handle.server,
                 str(meta.get("uid") or ""),
                 str(meta.get("resourceVersion") or ""),
-                orjson.dumps(target, option=orjson.OPT_SORT_KEYS),
+                hashlib.sha256(orjson.dumps(target, option=orjson.OPT_SORT_KEYS)).digest(),
             )
             with self._memo_lock:
                 cached = self._predictions.get(key) if reuse else None
