@@ -223,6 +223,11 @@ def _dry(dry_run: bool) -> list[str] | None:
     return ["All"] if dry_run else None
 
 
+def _write_query(dry_run: bool, field_manager: str | None, field_validation: str | None) -> dict[str, Any]:
+    """The query of a create, update or patch (parameters left None are not sent)."""
+    return {"dryRun": _dry(dry_run), "fieldManager": field_manager, "fieldValidation": field_validation}
+
+
 class ResourceClient:
     """Discovery (cached, refreshable) and object operations on one cluster."""
 
@@ -439,7 +444,7 @@ class ResourceClient:
         """POST; ``field_validation`` (``Strict``/``Warn``/``Ignore``, None: the server's default) decides what
         unknown fields do."""
         api, _, namespace = self._target(obj)
-        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager, "fieldValidation": field_validation}
+        query = _write_query(dry_run, field_manager, field_validation)
         result: KubeObject = self.cluster.request_json("POST", api.path(namespace), query=query, body=obj)
         return result
 
@@ -453,7 +458,7 @@ class ResourceClient:
     ) -> KubeObject:
         """PUT the whole object; a stale ``metadata.resourceVersion`` is Aborted (409)."""
         api, name, namespace = self._target(obj)
-        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager, "fieldValidation": field_validation}
+        query = _write_query(dry_run, field_manager, field_validation)
         result: KubeObject = self.cluster.request_json("PUT", api.path(namespace, name), query=query, body=obj)
         return result
 
@@ -496,7 +501,7 @@ class ResourceClient:
         field_validation: str | None = None,
     ) -> KubeObject:
         api = self.resource_for(gvk)
-        query = {"dryRun": _dry(dry_run), "fieldManager": field_manager, "fieldValidation": field_validation}
+        query = _write_query(dry_run, field_manager, field_validation)
         result: KubeObject = self.cluster.request_json(
             "PATCH", api.path(namespace, name), query=query, body=patch, content_type=patch_type.value
         )
