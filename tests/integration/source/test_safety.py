@@ -6,6 +6,7 @@ symlinks) and CVE-2022-31036 (symlinked value files).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,28 @@ def test_process_env_is_minimal(monkeypatch) -> None:
     out = process.run(["env"], timeout=10, max_output=100_000).stdout.decode()
     assert "do-not-leak" not in out
     assert "GIT_TERMINAL_PROMPT=0" in out
+
+
+def test_process_runner_feeds_and_drains_at_once(tmp_path: Path) -> None:
+    """Input larger than a pipe buffer is written while the output is read: no deadlock with a filter like cat."""
+    data = bytes(range(256)) * 8192  # 2 MiB
+    result = process.run(["cat"], timeout=30, max_output=len(data), stdin=data)
+    assert result.stdout == data
+    archive = tmp_path / "out.bin"
+    assert process.run(["cat"], timeout=30, max_output=len(data), stdin=data, stdout_path=archive).stdout == b""
+    assert archive.read_bytes() == data
+
+
+def test_process_runner_caps_output_and_kills_the_group() -> None:
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="output exceeds the limit of 100000 bytes"):
+        process.run(["sh", "-c", "yes | head -c 100000000; sleep 30"], timeout=30, max_output=100_000)
+    assert time.monotonic() - started < 10
+
+
+def test_process_runner_stops_waiting_for_pipes_a_grandchild_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process, "_PIPE_GRACE", 0.3)
+    started = time.monotonic()
+    result = process.run(["sh", "-c", "sleep 20 & echo done"], timeout=30, max_output=1000)
+    assert result.stdout == b"done\n"
+    assert time.monotonic() - started < 10

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
+import selectors
 import signal
 import subprocess
 import tempfile
-import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,20 +84,6 @@ def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, st
     return env
 
 
-def _read_capped(stream: IO[bytes], sink: list[bytes], cap: int, overflow: threading.Event) -> None:
-    total = 0
-    while True:
-        chunk = stream.read(65536)
-        if not chunk:
-            return
-        total += len(chunk)
-        if total > cap:
-            overflow.set()
-            # Keep draining so the child never blocks on a full pipe before it is killed.
-            continue
-        sink.append(chunk)
-
-
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -136,75 +124,121 @@ def run(
         except OSError as exc:
             raise SourceError(f"{label}: cannot start {Path(args[0]).name}: {exc.strerror}") from None
 
-        out_chunks: list[bytes] = []
-        err_chunks: list[bytes] = []
-        overflow = threading.Event()
-        err_overflow = threading.Event()
         out_file = stdout_path.open("wb") if stdout_path else None
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        if out_file is not None:
-            out_thread = threading.Thread(
-                target=_copy_capped, args=(proc.stdout, out_file, max_output, overflow), daemon=True
-            )
-        else:
-            out_thread = threading.Thread(
-                target=_read_capped,
-                args=(proc.stdout, out_chunks, max_output, overflow),
-                daemon=True,
-            )
-        err_thread = threading.Thread(
-            target=_read_capped,
-            args=(proc.stderr, err_chunks, 1024 * 1024, err_overflow),
-            daemon=True,
-        )
-        out_thread.start()
-        err_thread.start()
-        timed_out = False
         try:
-            if stdin is not None and proc.stdin is not None:
-                try:
-                    proc.stdin.write(stdin)
-                    proc.stdin.close()
-                except BrokenPipeError:
-                    pass
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            proc.wait()
+            outcome = _exchange(proc, stdin=stdin, out_file=out_file, max_output=max_output, timeout=timeout)
         finally:
-            # Grandchildren may still hold the pipes open; they share the process group.
-            if overflow.is_set() or timed_out:
-                _kill_group(proc)
-            out_thread.join(timeout=5)
-            err_thread.join(timeout=5)
             if out_file is not None:
                 out_file.close()
-            proc.stdout.close()
-            proc.stderr.close()
+        out_chunks, err_chunks = outcome.out, outcome.err
+        timed_out = outcome.timed_out
 
         stderr = redact(b"".join(err_chunks).decode("utf-8", errors="replace")).strip()
         if timed_out:
             raise DeadlineExceeded(f"{label}: timed out after {timeout:g}s")
-        if overflow.is_set():
+        if outcome.overflow:
             raise SourceError(f"{label}: output exceeds the limit of {max_output} bytes")
         if proc.returncode != 0:
             raise SourceError(f"{label} failed (exit {proc.returncode}): {trim(stderr)}")
         return ProcessResult(stdout=b"".join(out_chunks), stderr=stderr)
 
 
-def _copy_capped(stream: IO[bytes], sink: IO[bytes], cap: int, overflow: threading.Event) -> None:
-    total = 0
-    while True:
-        chunk = stream.read(65536)
-        if not chunk:
-            return
-        total += len(chunk)
-        if total > cap:
-            overflow.set()
-            continue
-        sink.write(chunk)
+@dataclass
+class _Exchange:
+    out: list[bytes]
+    err: list[bytes]
+    overflow: bool = False
+    timed_out: bool = False
+
+
+_CHUNK = 65536
+_ERR_CAP = 1024 * 1024
+# After the child exits, how long grandchildren that inherited its pipes may keep them open before we stop reading.
+_PIPE_GRACE = 5.0
+
+
+def _exchange(
+    proc: subprocess.Popen[bytes], *, stdin: bytes | None, out_file: IO[bytes] | None, max_output: int, timeout: float
+) -> _Exchange:
+    """Feed ``stdin`` and collect stdout (into ``out_file`` when given) and stderr until both close, the byte cap is
+    passed (the process group is killed) or the deadline (killed too); in this thread, with no helper threads."""
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    result = _Exchange(out=[], err=[])
+    deadline = time.monotonic() + timeout
+    stdout_fd, stderr_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    stdin_fd = proc.stdin.fileno() if proc.stdin is not None else -1
+    sizes = {stdout_fd: 0, stderr_fd: 0}
+    pending = memoryview(stdin or b"")
+    exited_at: float | None = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(stdout_fd, selectors.EVENT_READ)
+        selector.register(stderr_fd, selectors.EVENT_READ)
+        if proc.stdin is not None:
+            if pending:
+                os.set_blocking(stdin_fd, False)
+                selector.register(stdin_fd, selectors.EVENT_WRITE)
+            else:
+                proc.stdin.close()
+        try:
+            while selector.get_map():
+                now = time.monotonic()
+                if now >= deadline:
+                    result.timed_out = True
+                    _kill_group(proc)
+                    break
+                if exited_at is None and proc.poll() is not None:
+                    exited_at = now
+                if exited_at is not None and now - exited_at > _PIPE_GRACE:
+                    break  # grandchildren hold the pipes; what they write later is not ours to wait for
+                for key, _events in selector.select(min(deadline - now, 0.25)):
+                    fd = key.fd
+                    if fd == stdin_fd:
+                        try:
+                            written = os.write(fd, pending[: select.PIPE_BUF])
+                        except BlockingIOError:
+                            written = 0
+                        except BrokenPipeError:
+                            written = len(pending)  # the tool stopped reading: what it did not take is dropped
+                        pending = pending[written:]
+                        if not pending and proc.stdin is not None:
+                            selector.unregister(fd)
+                            proc.stdin.close()
+                        continue
+                    chunk = os.read(fd, _CHUNK)
+                    if not chunk:
+                        selector.unregister(fd)
+                        continue
+                    sizes[fd] += len(chunk)
+                    if fd == stderr_fd:
+                        if sizes[fd] <= _ERR_CAP:
+                            result.err.append(chunk)
+                    elif sizes[fd] > max_output:
+                        result.overflow = True
+                    elif out_file is not None:
+                        out_file.write(chunk)
+                    else:
+                        result.out.append(chunk)
+                if result.overflow:
+                    _kill_group(proc)
+                    break
+            remaining = deadline - time.monotonic()
+            if not result.timed_out:
+                try:
+                    proc.wait(timeout=max(remaining, 0.0) if not result.overflow else None)
+                except subprocess.TimeoutExpired:
+                    result.timed_out = True
+                    _kill_group(proc)
+            proc.wait()
+        finally:
+            if proc.returncode is None:  # left by an exception (a full disk under out_file, say)
+                _kill_group(proc)
+                proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+    return result
 
 
 def trim(text: str, limit: int = _STDERR_KEEP) -> str:
