@@ -77,3 +77,7 @@ def test_driver_level_writes_store_what_the_orm_reads_back(migrated_engine: Engi
         stored = ApplicationStore(session).get("argocd", "one")
         assert stored is not None
         assert (stored.id, stored.uid, stored.project, stored.generation) == (row.id, "u1", "p", 1)
+        ((row_id, namespace, name, version, pending, deleting),) = ApplicationStore(session).controller_index()
+        assert (row_id, namespace, name, version) == (row.id, "argocd", "one", 2)
+        assert not pending
+        assert deleting

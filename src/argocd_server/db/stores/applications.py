@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Row, Table, Text, Update, bindparam, cast,
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationChangeRow, ApplicationRow
-from argocd_server.db.stores.raw import execute, fetch_all, fetch_one, insert_row, run_sql
+from argocd_server.db.stores.raw import execute, fetch_all, fetch_one, fetch_rows, insert_row, run_sql
 
 LIST_COLUMNS = (
     ApplicationRow.namespace,
@@ -53,6 +53,14 @@ def _swap_statement(columns: frozenset[str]) -> Update:
     )
 
 
+_CONTROLLER_INDEX = select(
+    ApplicationRow.id,
+    ApplicationRow.namespace,
+    ApplicationRow.name,
+    ApplicationRow.resource_version,
+    ApplicationRow.operation_pending,
+    ApplicationRow.deleting,
+)
 _NEWEST_CHANGE = select(func.max(ApplicationChangeRow.seq))
 # SQLite only (the change log is kept there alone), so written once in its parameter style.
 _CHANGES_SINCE = "SELECT seq, app_id FROM application_changes WHERE seq >= ? ORDER BY seq"
@@ -370,18 +378,10 @@ class ApplicationStore:
 
     # --- controller queries (additive) ---
 
-    def controller_index(self) -> Sequence[Row[int, str, str, int, bool, bool]]:
+    def controller_index(self) -> list[tuple[Any, ...]]:
         """(id, namespace, name, resource_version, operation_pending, deleting) of every app: the controller's
-        cheap change scan, no documents loaded."""
-        stmt = select(
-            ApplicationRow.id,
-            ApplicationRow.namespace,
-            ApplicationRow.name,
-            ApplicationRow.resource_version,
-            ApplicationRow.operation_pending,
-            ApplicationRow.deleting,
-        )
-        return self._session.execute(stmt).all()
+        cheap change scan, no documents loaded, read through the driver (the flags are 0/1 on SQLite)."""
+        return fetch_rows(self._session, _CONTROLLER_INDEX, {})
 
     def pending_operations(self) -> Sequence[Row[str, str]]:
         """(namespace, name) of the apps carrying an operation."""

@@ -38,10 +38,16 @@ def _compiled(stmt: ClauseElement, dialect: Dialect) -> Any:
     return stmt.compile(dialect=dialect)
 
 
+def fetch_rows(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Every row of ``stmt``, a module-level statement (compiled once per dialect, cached by identity); booleans
+    come back as the driver gives them (0/1 on SQLite)."""
+    compiled = _compiled(stmt, session.connection().dialect)
+    return run_sql(session, str(compiled), _arguments(compiled, params))
+
+
 def fetch_one(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """The first row of ``stmt``, a module-level statement (compiled once per dialect, cached by identity)."""
-    compiled = _compiled(stmt, session.connection().dialect)
-    rows = run_sql(session, str(compiled), _arguments(compiled, params))
+    rows = fetch_rows(session, stmt, params)
     return tuple(rows[0]) if rows else None
 
 
