@@ -45,10 +45,7 @@ class ClusterHandle:
 
     def namespaced_lookup(self) -> Callable[[str, str], bool | None]:
         """``(group, kind) -> namespaced?`` from (cached) discovery."""
-        scopes: dict[tuple[str, str], bool] = {}
-        for api in self.resources.api_resources():
-            scopes.setdefault((api.group, api.kind), api.namespaced)
-        return lambda group, kind: scopes.get((group, kind))
+        return self.resources.scope_lookup()
 
     def reachable(self) -> str | None:
         """None when the cluster answers, else why not.

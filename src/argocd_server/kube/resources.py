@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -254,6 +254,18 @@ class ResourceClient:
             for r in found:
                 self._preferred.setdefault((r.group, r.kind), r)
         return list(found)
+
+    def scope_lookup(self) -> Callable[[str, str], bool | None]:
+        """``(group, kind) -> namespaced?`` of the preferred version (None: unknown kind), from cached discovery."""
+        if self._resources is None:
+            self.api_resources()
+        preferred = self._preferred  # replaced, never changed, when discovery is refreshed
+
+        def namespaced(group: str, kind: str) -> bool | None:
+            found = preferred.get((group, kind))
+            return found.namespaced if found is not None else None
+
+        return namespaced
 
     def refresh_discovery(self) -> list[ApiResource]:
         return self.api_resources(refresh=True)

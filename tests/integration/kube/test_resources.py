@@ -400,3 +400,11 @@ def test_events_about_one_object(resources: ResourceClient, namespace: str) -> N
     )
     events = resources.events(namespace, involved_kind="Deployment", involved_name="evented")
     assert all(e["involvedObject"]["name"] == "evented" for e in events)
+
+
+def test_scope_lookup_answers_from_discovery(resources: ResourceClient) -> None:
+    namespaced = resources.scope_lookup()
+    assert namespaced("", "ConfigMap") is True
+    assert namespaced("", "Namespace") is False
+    assert namespaced("apps", "Deployment") is True
+    assert namespaced("example.invalid", "Nothing") is None
