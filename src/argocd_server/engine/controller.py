@@ -129,6 +129,8 @@ ANNOTATION_HYDRATE = "argocd.argoproj.io/hydrate"
 ANNOTATION_HYDRATE_TIMESTAMP = "argocd.argoproj.io/hydrate-timestamp"
 ANNOTATION_DELETION_APPROVED = "argocd.argoproj.io/deletion-approved"
 ANNOTATION_SKIP_RECONCILE = "argocd.argoproj.io/skip-reconcile"
+# The field manager whose client-side apply ownership a server-side apply takes over (default kubectl's).
+ANNOTATION_CSA_MIGRATION_MANAGER = "argocd.argoproj.io/client-side-apply-migration-manager"
 IN_CLUSTER_NAME = "in-cluster"
 DEFAULT_HISTORY_LIMIT = 10
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -1320,10 +1322,7 @@ class ApplicationController:
             started_at=started,
             deletion_approved_at=approved,
             client_side_apply_migration_manager=str(
-                ((doc.get("metadata") or {}).get("annotations") or {}).get(
-                    "argocd.argoproj.io/client-side-apply-migration-manager"
-                )
-                or ""
+                ((doc.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_CSA_MIGRATION_MANAGER) or ""
             ),
         )
         outcome = executor.step(plan, previous=previous, ctx=ctx)
