@@ -723,10 +723,15 @@ class Store:
 
     # --- field validation ---------------------------------------------------------------------------------
 
-    def _unknown(self, rt: ResourceType, obj: Obj, *, ctx: WriteContext) -> list[fields.FieldPath]:
+    @staticmethod
+    def _schema(rt: ResourceType, ctx: WriteContext) -> fields.Node | None:
+        """The schema a write over HTTP is decoded with (None: direct and internal writes, or an open kind)."""
         if ctx.field_validation is None:
-            return []
-        node = fields.schema_for(rt, ctx.version or rt.preferred_version)
+            return None
+        return fields.schema_for(rt, ctx.version or rt.preferred_version)
+
+    def _unknown(self, rt: ResourceType, obj: Obj, *, ctx: WriteContext) -> list[fields.FieldPath]:
+        node = self._schema(rt, ctx)
         if node is None:
             return []
         found = fields.unknown_fields(obj, node)
@@ -778,12 +783,10 @@ class Store:
     def _typed_apply(self, rt: ResourceType, applied: Obj, *, ctx: WriteContext, name: str) -> None:
         """Server-side apply converts the configuration to its typed form first, whatever the field validation
         directive: an undeclared field always fails (an unclassified error, hence 500 with no reason)."""
-        if ctx.field_validation is None:
-            return
-        version = ctx.version or rt.preferred_version
-        node = fields.schema_for(rt, version)
+        node = self._schema(rt, ctx)
         if node is None:
             return
+        version = ctx.version or rt.preferred_version
         schema = ssa.list_keys_of(rt)
         found = fields.apply_unknown_fields(applied, node, list_keys=schema)
         if not found:

@@ -9,23 +9,29 @@ as the database takes to produce them. Answers are the driver's plain tuples.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.elements import ClauseElement
 
+T = TypeVar("T")
 
-def run_sql(session: Session, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """``sql``, written in the driver's own parameter style."""
+
+def _on_cursor(session: Session, sql: str, params: Sequence[Any] | Mapping[str, Any], read: Callable[[Any], T]) -> T:
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        return read(cursor)
     finally:
         cursor.close()
+
+
+def run_sql(session: Session, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """``sql``, written in the driver's own parameter style."""
+    return _on_cursor(session, sql, params, lambda cursor: list(cursor.fetchall()))
 
 
 def _arguments(compiled: Any, params: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
@@ -57,12 +63,7 @@ def execute(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) ->
     compiled = _compiled(stmt, session.connection().dialect)
     processors = compiled._bind_processors  # what SQLAlchemy's own execution applies to parameters
     values = {name: processors[name](value) if name in processors else value for name, value in params.items()}
-    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled), _arguments(compiled, values))
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
+    return _on_cursor(session, str(compiled), _arguments(compiled, values), lambda cursor: int(cursor.rowcount))
 
 
 @functools.lru_cache(maxsize=64)
