@@ -29,6 +29,8 @@ def free_port() -> int:
 class Server:
     url: str
     pid: int
+    controller_pid: int | None = None
+    """With ``split``: the ``argocd-server controller`` process beside ``serve --no-controller``."""
 
     def peak_rss_mb(self) -> float:
         """The server process's peak resident set size (VmHWM)."""
@@ -39,7 +41,11 @@ class Server:
 
 
 @contextmanager
-def running_server(*, database_url: str | None = None, env: dict[str, str] | None = None) -> Iterator[Server]:
+def running_server(
+    *, database_url: str | None = None, env: dict[str, str] | None = None, split: bool = False
+) -> Iterator[Server]:
+    """``argocd-server serve`` with its embedded controller; with ``split``, ``serve --no-controller`` and
+    ``argocd-server controller`` as two processes on the same database, as upstream deploys them."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="argocd-bench-") as tmp:
         environment = {
@@ -61,9 +67,11 @@ def running_server(*, database_url: str | None = None, env: dict[str, str] | Non
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *(["--no-controller"] if split else []),
             ],
             env=environment,
         )
+        controller: subprocess.Popen[bytes] | None = None
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -76,10 +84,16 @@ def running_server(*, database_url: str | None = None, env: dict[str, str] | Non
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the server did not start")
                 time.sleep(0.1)
-            yield Server(url=url, pid=proc.pid)
+            if split:  # after the server has migrated the database
+                controller = subprocess.Popen(
+                    [sys.executable, "-m", "argocd_server.cmd", "controller"], env=environment
+                )
+            yield Server(url=url, pid=proc.pid, controller_pid=controller.pid if controller else None)
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            for process in (proc, controller):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=20)
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,58 @@ def for_writing(session: Session) -> Session:
     return session
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+class _WriterLock:
+    """One SQLite writer at a time: a lock for this process's threads, then ``flock`` on a file beside the database
+    for other processes (a separate controller, a second server on the same file), handed over the moment its holder
+    lets go instead of after SQLite's busy-handler sleeps.
+
+    A file that cannot be locked (read-only directory, a file system without locks) leaves the processes to SQLite's
+    busy timeout, as before. Waiting for another process is bounded by the same timeout, so a stopped process
+    cannot hang this one forever; past it, SQLite's own locking decides."""
+
+    _POLL_SECONDS = 0.0005
+
+    def __init__(self, path: Path | None) -> None:
+        self._threads = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+        self._file_held = False
+
+    def _descriptor(self) -> int | None:
+        if self._fd is None and self._path is not None:
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                self._path = None
+        return self._fd
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        fd = self._descriptor()
+        while fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._file_held = True
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(self._POLL_SECONDS)
+            except OSError:
+                break
+        return True
+
+    def release(self) -> None:
+        if self._file_held:
+            self._file_held = False
+            assert self._fd is not None
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+def _sqlite_pragmas(engine: Engine, lock_path: Path | None) -> None:
     # Non-legacy transaction control (SQLAlchemy's documented pysqlite recipe): pysqlite must not emit its own
     # BEGIN, so SAVEPOINTs and transactional DDL work; we emit BEGIN ourselves.
     @event.listens_for(engine, "connect")
@@ -63,8 +116,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
     # (1, 2, 5, 10, 15, 20, 25 ... ms between tries) however soon the lock is freed: under a steady stream of
     # short writes from several threads most of a request's time went to those sleeps. So the writers of this
     # process first queue on a lock of their own, handed over the moment the holder commits or rolls back;
-    # SQLite's busy timeout still arbitrates between processes (a separate controller, a migration).
-    writer = threading.Lock()
+    # Writers of other processes (a separate controller) queue on a file lock the same way (``_WriterLock``);
+    # SQLite's busy timeout still arbitrates with anything that does not take it (a migration, the sqlite3 shell).
+    writer = _WriterLock(lock_path)
 
     def _release(info: dict[str, Any]) -> None:
         if info.pop(_WRITER_HELD, False):
@@ -121,7 +175,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             max_overflow=8,
             connect_args={"check_same_thread": False, "timeout": 10},
         )
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, Path(f"{path}.writer-lock") if path else None)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=8, pool_pre_ping=True)
 

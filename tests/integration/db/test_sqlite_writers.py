@@ -1,12 +1,17 @@
-"""SQLite writers of one process queue on the engine's own lock: handed over on commit, rollback or close."""
+"""SQLite writers queue on the engine's own lock (threads) and a lock file (processes): handed over on commit,
+rollback, close or the holder's death."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from argocd_server.db import engine as db_engine
 from argocd_server.db.engine import for_writing, make_engine, make_sessionmaker, read_only
@@ -78,3 +83,95 @@ def test_a_second_writer_waits_for_the_first_and_readers_never_do(tmp_path: Path
     assert finished.is_set()
     with sessions() as session:
         assert list(read_only(session).execute(text("SELECT n FROM t ORDER BY n")).scalars()) == [1, 2]
+
+
+_OTHER_PROCESS = """
+import sys
+from sqlalchemy import text
+from argocd_server.db.engine import for_writing, make_engine, make_sessionmaker
+sessions = make_sessionmaker(make_engine(sys.argv[1]))
+with sessions() as session:
+    for_writing(session).execute(text("INSERT INTO t VALUES (1)"))
+    print("holding", flush=True)
+    sys.stdin.readline()
+    session.commit()
+print("done", flush=True)
+"""
+
+
+def _other_process_writer(tmp_path: Path) -> subprocess.Popen[str]:
+    """A writer in another process (a separate controller), holding its write transaction until told to commit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _OTHER_PROCESS, f"sqlite:///{tmp_path / 'w.db'}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def _impatient_engine(tmp_path: Path) -> Engine:
+    """This process's engine with SQLite's busy timeout at zero: a writer that reached SQLite while another process
+    held its lock would fail at once with "database is locked" instead of sleeping in the busy handler."""
+    engine = _engine(tmp_path)
+
+    @event.listens_for(engine, "connect")
+    def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    engine.dispose()
+    return engine
+
+
+def _write_in_thread(engine: Engine, value: int) -> tuple[threading.Thread, threading.Event, list[BaseException]]:
+    sessions = make_sessionmaker(engine)
+    finished = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with sessions() as session:
+                for_writing(session).execute(text("INSERT INTO t VALUES (:n)"), {"n": value})
+                session.commit()
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            finished.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    return thread, finished, errors
+
+
+def test_writers_of_another_process_are_waited_for_on_the_lock_file_not_in_the_busy_handler(tmp_path: Path) -> None:
+    engine = _impatient_engine(tmp_path)
+    other = _other_process_writer(tmp_path)
+    thread, finished, errors = _write_in_thread(engine, 2)
+    assert not finished.wait(timeout=0.3), errors
+    assert other.stdin is not None
+    assert other.stdout is not None
+    other.stdin.write("\n")
+    other.stdin.flush()
+    assert other.stdout.readline().strip() == "done"
+    other.wait(timeout=30)
+    thread.join(timeout=30)
+    assert finished.is_set()
+    assert not errors
+    with make_sessionmaker(engine)() as session:
+        assert list(read_only(session).execute(text("SELECT n FROM t ORDER BY n")).scalars()) == [1, 2]
+
+
+def test_a_writer_killed_in_its_transaction_frees_the_lock_file(tmp_path: Path) -> None:
+    engine = _impatient_engine(tmp_path)
+    other = _other_process_writer(tmp_path)
+    thread, finished, errors = _write_in_thread(engine, 2)
+    assert not finished.wait(timeout=0.3), errors
+    other.send_signal(signal.SIGKILL)
+    other.wait(timeout=30)
+    thread.join(timeout=30)
+    assert finished.is_set()
+    assert not errors
+    with make_sessionmaker(engine)() as session:
+        assert list(read_only(session).execute(text("SELECT n FROM t ORDER BY n")).scalars()) == [2]
