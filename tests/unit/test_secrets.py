@@ -52,6 +52,20 @@ def test_jwt_expiry_and_signature() -> None:
         verify_token(key, "a.b.c")
 
 
+def test_verified_tokens_are_remembered_without_their_time_checks_or_shared_claims() -> None:
+    key = b"s" * 32
+    token, _ = issue_token(key, subject="admin:login", expires_in=60, now=1000)
+    first = verify_token(key, token, now=1001)
+    first["sub"] = "mallory:login"
+    assert verify_token(key, token, now=1002)["sub"] == "admin:login"
+    with pytest.raises(Unauthenticated, match="token is not valid yet"):
+        verify_token(key, token, now=999)
+    with pytest.raises(Unauthenticated, match="token is expired"):
+        verify_token(key, token, now=1060)
+    with pytest.raises(Unauthenticated, match="signature is invalid"):
+        verify_token(b"o" * 32, token, now=1001)
+
+
 def test_passwords() -> None:
     hashed = hash_password("correct horse")
     assert hashed.startswith("$2b$10$")

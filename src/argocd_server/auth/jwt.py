@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Mapping
@@ -49,27 +50,41 @@ def peek_issuer(token: str) -> str | None:
     return iss if isinstance(iss, str) else None
 
 
-def verify_token(key: bytes, token: str, *, now: float | None = None) -> Mapping[str, Any]:
-    """Checked claims of a local token, or Unauthenticated with upstream's ``invalid session: ...`` text.
+_DECODE_OPTIONS: Any = {
+    "require": ["iat"],
+    "verify_aud": False,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+}
 
-    Expiry and not-before are checked here against ``now`` (default: the wall clock) rather than by PyJWT, so a
-    server clock can be injected.
-    """
-    options: Any = {
-        "require": ["iat"],
-        "verify_aud": False,
-        "verify_exp": False,
-        "verify_nbf": False,
-        "verify_iat": False,
-    }
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(key: bytes, token: str) -> Mapping[str, Any]:
+    """The signature-checked claims of ``token`` under ``key``: the same for the same two, so the answers for the
+    tokens in use are kept (a request's token check is then a lookup; PyJWT spends about 50 microseconds per token).
+    Only successes are kept; what depends on the time is checked by the caller on every use."""
     try:
-        claims: dict[str, Any] = pyjwt.decode(token, key, algorithms=[_ALGORITHM], options=options, issuer=ISSUER)
+        claims: dict[str, Any] = pyjwt.decode(
+            token, key, algorithms=[_ALGORITHM], options=_DECODE_OPTIONS, issuer=ISSUER
+        )
     except pyjwt.MissingRequiredClaimError:
         raise Unauthenticated("invalid session: token has invalid claims: token is missing iat") from None
     except pyjwt.InvalidSignatureError:
         raise Unauthenticated("invalid session: token signature is invalid") from None
     except pyjwt.PyJWTError:
         raise Unauthenticated("invalid session: token is malformed") from None
+    return claims
+
+
+def verify_token(key: bytes, token: str, *, now: float | None = None) -> dict[str, Any]:
+    """Checked claims of a local token (the caller's own copy), or Unauthenticated with upstream's
+    ``invalid session: ...`` text.
+
+    Expiry and not-before are checked here against ``now`` (default: the wall clock) rather than by PyJWT, so a
+    server clock can be injected.
+    """
+    claims = dict(_decoded(key, token))
     current = time.time() if now is None else now
     try:
         exp = claims.get("exp")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -95,6 +97,15 @@ class _WriterLock:
         self._threads.release()
 
 
+def writer_engine(engine: Engine) -> Engine:
+    """``engine``, but a transaction begins as a writer (``BEGIN IMMEDIATE`` on SQLite) unless asked otherwise.
+
+    For the sessions of mutating requests: the write lock is taken at their first statement, in the thread that
+    runs it, instead of up front; a request that first reads in a transaction of its own (``read_only``) and
+    later writes in another (``for_writing``) so never takes it twice."""
+    return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+
+
 def _sqlite_pragmas(engine: Engine, lock_path: Path | None) -> None:
     # Non-legacy transaction control (SQLAlchemy's documented pysqlite recipe): pysqlite must not emit its own
     # BEGIN, so SAVEPOINTs and transactional DDL work; we emit BEGIN ourselves.
@@ -131,8 +142,15 @@ def _sqlite_pragmas(engine: Engine, lock_path: Path | None) -> None:
             # Bounded: a thread that already writes through another connection must not wait on itself forever;
             # past the timeout it proceeds to SQLite's own busy timeout, as without this lock.
             conn.info[_WRITER_HELD] = writer.acquire(timeout=_WRITER_WAIT_SECONDS)
+        statement = f"BEGIN {mode}"
         try:
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            # Straight to the driver: SQLAlchemy keeps no state about this statement, and its execution path
+            # (context, events, result) costs more than the statement itself. Its errors are wrapped as
+            # SQLAlchemy's own, as that path would ("database is locked" is an OperationalError to callers).
+            conn.connection.dbapi_connection.execute(statement)
+        except sqlite3.Error as exc:
+            _release(conn.info)
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
         except BaseException:
             _release(conn.info)
             raise

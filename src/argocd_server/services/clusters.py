@@ -190,11 +190,13 @@ def resolve_destination(session: Session, *, server: str, name: str, in_cluster:
         prefix = "error getting cluster by URL"
     else:
         raise InvalidArgument("Destination server missing from app spec")
-    found = _lookup_server(store, target, in_cluster=in_cluster)
+    found = store.identity(target) if target != IN_CLUSTER_SERVER or in_cluster else None
+    if found is None and target == IN_CLUSTER_SERVER and in_cluster:
+        found = (IN_CLUSTER_SERVER, IN_CLUSTER_NAME)  # the built-in entry, as _lookup_server answers
     if found is None:
         reason = "is disabled" if target == IN_CLUSTER_SERVER else "not found"
         raise InvalidArgument(f'{prefix}: cluster "{target}" {reason}')
-    return found.server, found.name
+    return found
 
 
 def _validation_text(exc: ValidationError) -> str:

@@ -4,6 +4,7 @@ rollback, close or the holder's death."""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from argocd_server.db import engine as db_engine
 from argocd_server.db.engine import for_writing, make_engine, make_sessionmaker, read_only
@@ -175,3 +177,20 @@ def test_a_writer_killed_in_its_transaction_frees_the_lock_file(tmp_path: Path) 
     assert not errors
     with make_sessionmaker(engine)() as session:
         assert list(read_only(session).execute(text("SELECT n FROM t ORDER BY n")).scalars()) == [2]
+
+
+def test_a_write_lock_sqlite_refuses_is_sqlalchemys_operational_error_and_frees_the_next_writer(
+    tmp_path: Path,
+) -> None:
+    """What callers catch (the controller retries a locked write): the driver's error, wrapped as SQLAlchemy's."""
+    engine = _impatient_engine(tmp_path)
+    sessions = make_sessionmaker(engine)
+    outsider = sqlite3.connect(tmp_path / "w.db", isolation_level=None)  # takes SQLite's lock, not the lock file
+    outsider.execute("BEGIN IMMEDIATE")
+    with sessions() as session, pytest.raises(OperationalError, match="database is locked"):
+        for_writing(session)
+    outsider.execute("ROLLBACK")
+    outsider.close()
+    with sessions() as session:
+        for_writing(session).execute(text("INSERT INTO t VALUES (1)"))
+        session.commit()

@@ -12,9 +12,11 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ClusterRow
+from argocd_server.db.stores.raw import fetch_one
 
-# Built once (every app create and update resolves its destination): a reused statement keeps its compiled form.
+# Built once: a reused statement keeps its compiled form.
 _GET_BY_SERVER = select(ClusterRow).where(ClusterRow.server == bindparam("server"))
+_IDENTITY_BY_SERVER = select(ClusterRow.server, ClusterRow.name).where(ClusterRow.server == bindparam("server"))
 
 
 class ClusterStore:
@@ -27,6 +29,12 @@ class ClusterStore:
 
     def get_by_server(self, server: str) -> ClusterRow | None:
         return self._session.scalars(_GET_BY_SERVER, {"server": server.rstrip("/")}).one_or_none()
+
+    def identity(self, server: str) -> tuple[str, str] | None:
+        """(server, name) of the row for ``server``, read at the driver: every app create and update resolves its
+        destination, and needs no more than this."""
+        found = fetch_one(self._session, _IDENTITY_BY_SERVER, {"server": server.rstrip("/")})
+        return (str(found[0]), str(found[1])) if found is not None else None
 
     def get_for_update(self, server: str) -> ClusterRow | None:
         """The row for ``server`` locked until the transaction ends (PostgreSQL; SQLite serialises writers)."""

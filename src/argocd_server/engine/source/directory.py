@@ -113,7 +113,7 @@ def render_directory(
     include = str(directory.get("include") or "")
     exclude = str(directory.get("exclude") or "")
     no_ext_filter = bool(directory.get("disableExtensionFilter"))
-    real_root = repo_root.resolve()
+    real_root = safety.real_root(repo_root)
     objects: list[Manifest] = []
     total = 0
     for path in _candidates(app_dir, recurse=recurse):

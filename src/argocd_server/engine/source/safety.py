@@ -9,6 +9,7 @@ files). Pure path logic, no I/O beyond ``stat``/``readlink``.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -22,6 +23,14 @@ class OutOfBoundsError(SourceError):
     """A path escaped the repository root."""
 
 
+@functools.lru_cache(maxsize=256)
+def real_root(root: Path) -> Path:
+    """``root`` with its symlinks resolved. Roots are the trees this layer extracted, which never move while they
+    exist, so the answer is kept: a deep directory costs a ``stat`` per component, and a render asks several
+    times."""
+    return root.resolve()
+
+
 def _inside(root: Path, candidate: Path, *, allow_root: bool) -> bool:
     if candidate == root:
         return allow_root
@@ -32,9 +41,9 @@ def resolve_app_path(root: Path, path: str) -> Path:
     """The directory of ``source.path`` inside ``root``; absolute paths and ``..`` escapes fail."""
     if path.startswith("/") or Path(path).is_absolute():
         raise OutOfBoundsError(f"app path '{path}' is absolute: it must be relative to the repository root")
-    real_root = root.resolve()
-    candidate = (real_root / path).resolve()
-    if not _inside(real_root, candidate, allow_root=True):
+    resolved_root = real_root(root)
+    candidate = (resolved_root / path).resolve()
+    if not _inside(resolved_root, candidate, allow_root=True):
         raise OutOfBoundsError(f"app path '{path}' resolved to outside repository root")
     if not candidate.is_dir():
         raise SourceNotFound(f"{path}: app path does not exist")
