@@ -7,12 +7,17 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -106,6 +111,49 @@ def writer_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
 
 
+_WRITERS: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class DriverConnection:
+    """A transaction's driver connection and its dialect: what the driver-level statements of ``db.stores.raw`` run
+    on, in place of a session."""
+
+    dbapi: Any
+    dialect: Dialect
+
+
+@contextmanager
+def driver_transaction(engine: Engine, *, write: bool) -> Iterator[DriverConnection]:
+    """One transaction straight on a pooled driver connection, committed when the block ends without an error.
+
+    For the controller's per-app reads and writes, a handful of statements each: a session costs more than they do
+    (its transaction and connection bookkeeping, about 50 microseconds a transaction). ``write`` takes the writer
+    lock and begins ``IMMEDIATE`` on SQLite, as ``for_writing`` does; elsewhere the driver begins the transaction at
+    the first statement. The lock is released when the connection goes back to the pool, as for sessions."""
+    raw = engine.raw_connection()
+    try:
+        dbapi = raw.driver_connection
+        assert dbapi is not None
+        if engine.dialect.name == "sqlite":
+            writer = _WRITERS.get(engine)
+            if write and writer is not None:
+                raw.info[_WRITER_HELD] = writer.acquire(timeout=_WRITER_WAIT_SECONDS)
+            mode = "IMMEDIATE" if write else "DEFERRED"
+            try:
+                dbapi.execute(f"BEGIN {mode}")
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(f"BEGIN {mode}", (), exc, sqlite3.Error) from exc
+        try:
+            yield DriverConnection(dbapi, engine.dialect)
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+    finally:
+        raw.close()
+
+
 def _sqlite_pragmas(engine: Engine, lock_path: Path | None) -> None:
     # Non-legacy transaction control (SQLAlchemy's documented pysqlite recipe): pysqlite must not emit its own
     # BEGIN, so SAVEPOINTs and transactional DDL work; we emit BEGIN ourselves.
@@ -130,6 +178,7 @@ def _sqlite_pragmas(engine: Engine, lock_path: Path | None) -> None:
     # Writers of other processes (a separate controller) queue on a file lock the same way (``_WriterLock``);
     # SQLite's busy timeout still arbitrates with anything that does not take it (a migration, the sqlite3 shell).
     writer = _WriterLock(lock_path)
+    _WRITERS[engine] = writer
 
     def _release(info: dict[str, Any]) -> None:
         if info.pop(_WRITER_HELD, False):

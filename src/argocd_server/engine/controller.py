@@ -49,16 +49,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from argocd_server.config import ArgoConfig
-from argocd_server.db.engine import for_writing, read_only
+from argocd_server.db.engine import driver_transaction, for_writing, read_only
 from argocd_server.db.models import EventRow
-from argocd_server.db.stores.applications import ApplicationStore
+from argocd_server.db.stores.applications import ApplicationStore, application_doc, update_status
 from argocd_server.db.stores.clusters import ClusterStore
-from argocd_server.db.stores.events import EventStore
-from argocd_server.db.stores.projects import ProjectStore
+from argocd_server.db.stores.events import EventStore, add_event
+from argocd_server.db.stores.projects import project_doc
 from argocd_server.engine.appstate import (
     CompareResult,
     compare_app_state,
@@ -110,7 +111,6 @@ from argocd_server.engine.tracking import (
 from argocd_server.errors import ArgoError
 from argocd_server.kube import KUBERNETES_DEFAULT_SVC, ObjectKey
 from argocd_server.kube.cache import CacheEvent, ClusterCache, Subscription
-from argocd_server.schemas.common import Event, EventSource, ObjectMeta, ObjectReference, to_wire_json
 
 __all__ = [
     "ANNOTATION_REFRESH",
@@ -347,6 +347,58 @@ class _AppMemo:
     """What the last comparison was made from (see ``_comparison_basis``)."""
 
 
+def event_document(
+    *,
+    name: str,
+    namespace: str,
+    uid: str,
+    involved_name: str,
+    involved_uid: str,
+    involved_resource_version: str,
+    reason: str,
+    message: str,
+    warning: bool,
+    at: datetime,
+) -> str:
+    """The core/v1 Event the controller records about an Application, as its wire JSON (what ``to_wire_json`` of
+    the ``Event`` model gives: empty optional fields left out). Built as a plain document: the controller records
+    two per sync, and validating a model for each cost more than the rest of writing it."""
+    stamp = at.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    involved: dict[str, Any] = {"kind": "Application", "namespace": namespace, "name": involved_name}
+    if involved_uid:
+        involved["uid"] = involved_uid
+    involved["apiVersion"] = "argoproj.io/v1alpha1"
+    if involved_resource_version:
+        involved["resourceVersion"] = involved_resource_version
+    event: dict[str, Any] = {
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": uid,
+            "resourceVersion": "1",
+            "creationTimestamp": stamp,
+        },
+        "involvedObject": involved,
+    }
+    if reason:
+        event["reason"] = reason
+    if message:
+        event["message"] = message
+    event.update(
+        {
+            "source": {"component": EVENT_COMPONENT},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "type": "Warning" if warning else "Normal",
+            "eventTime": None,
+            "reportingComponent": "",
+            "reportingInstance": "",
+        }
+    )
+    return orjson.dumps(event).decode()
+
+
 class ApplicationController:
     """Reconciles applications stored in the database against their destination clusters."""
 
@@ -377,6 +429,7 @@ class ApplicationController:
         server_side_diff: bool = False,
     ) -> None:
         self.sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
         self.renderer = renderer
         self.clusters = cluster_provider
         self.repo_credentials = repo_credentials
@@ -601,14 +654,14 @@ class ApplicationController:
     # --- database ---
 
     def _load(self, namespace: str, name: str) -> _Loaded | None:
-        with self.sessions() as session:
-            found = ApplicationStore(read_only(session)).get_doc(namespace, name)
+        with driver_transaction(self._engine, write=False) as conn:
+            found = application_doc(conn, namespace, name)
             if found is None:
                 return None
             row_id, version, text = found
             doc: dict[str, Any] = orjson.loads(text)
             project_name = str(doc.get("spec", {}).get("project") or "default")
-            project_text = ProjectStore(session).get_doc(self.namespace, project_name)
+            project_text = project_doc(conn, self.namespace, project_name)
             project = orjson.loads(project_text) if project_text is not None else None
             return _Loaded(row_id=row_id, version=version, doc=doc, project=project)
 
@@ -624,37 +677,36 @@ class ApplicationController:
 
         ``event`` is stored in the same transaction when the write happens (one commit instead of two)."""
         for _ in range(_MAX_CONFLICTS):
-            with self.sessions() as session:
+            try:
                 # Writer from the first statement: SQLite cannot upgrade a read snapshot another writer moved past.
-                store = ApplicationStore(for_writing(session))
-                found = store.get_doc(namespace, name)
-                if found is None:
-                    return False
-                row_id, read_version, text = found
-                doc = orjson.loads(text)
-                updated = mutate(doc)
-                if updated is None:
-                    return True
-                version = read_version + 1
-                updated["metadata"]["resourceVersion"] = str(version)
-                values = _row_columns(updated)
-                try:
-                    written = store.update_status(
-                        row_id, read_version, doc_text=orjson.dumps(updated).decode(), values=values
+                # A driver-level transaction: a few statements, for which a session's bookkeeping cost more.
+                with driver_transaction(self._engine, write=True) as conn:
+                    found = application_doc(conn, namespace, name)
+                    if found is None:
+                        return False
+                    row_id, read_version, text = found
+                    doc = orjson.loads(text)
+                    updated = mutate(doc)
+                    if updated is None:
+                        return True
+                    version = read_version + 1
+                    updated["metadata"]["resourceVersion"] = str(version)
+                    values = _row_columns(updated)
+                    written = update_status(
+                        conn, row_id, read_version, doc_text=orjson.dumps(updated).decode(), values=values
                     )
                     if written is None:
-                        session.rollback()
-                        continue
+                        raise _Conflict  # rolled back by the transaction; read again
                     if event is not None:
-                        EventStore(session).add(event)
-                    session.commit()
-                except OperationalError as exc:
-                    # SQLite: the write lock was not granted within the busy timeout; retried like a conflict.
-                    if "locked" not in str(exc.orig):
-                        raise
-                    session.rollback()
-                    time.sleep(0.01)
-                    continue
+                        add_event(conn, event)
+            except _Conflict:
+                continue
+            except OperationalError as exc:
+                # SQLite: the write lock was not granted within the busy timeout; retried like a conflict.
+                if "locked" not in str(exc.orig):
+                    raise
+                time.sleep(0.01)
+                continue
             self._memo_for((namespace, name)).seen_version = version
             return True
         log.warning("giving up writing %s/%s after %d conflicts", namespace, name, _MAX_CONFLICTS)
@@ -678,29 +730,17 @@ class ApplicationController:
         namespace = str(meta.get("namespace") or "")
         now = self.clock().astimezone(UTC).replace(microsecond=0)
         kind = "Warning" if warning else "Normal"
-        event = Event(
-            metadata=ObjectMeta(
-                name=f"{name}.{time.time_ns():x}",
-                namespace=namespace,
-                uid=str(uuid.uuid4()),
-                resource_version="1",
-                creation_timestamp=now,
-            ),
-            involved_object=ObjectReference(
-                kind="Application",
-                namespace=namespace,
-                name=name,
-                uid=str(meta.get("uid") or ""),
-                api_version="argoproj.io/v1alpha1",
-                resource_version=str(meta.get("resourceVersion") or ""),
-            ),
+        document = event_document(
+            name=f"{name}.{time.time_ns():x}",
+            namespace=namespace,
+            uid=str(uuid.uuid4()),
+            involved_name=name,
+            involved_uid=str(meta.get("uid") or ""),
+            involved_resource_version=str(meta.get("resourceVersion") or ""),
             reason=reason,
             message=message,
-            source=EventSource(component=EVENT_COMPONENT),
-            first_timestamp=now,
-            last_timestamp=now,
-            count=1,
-            type=kind,
+            warning=warning,
+            at=now,
         )
         return EventRow(
             namespace=namespace,
@@ -710,7 +750,7 @@ class ApplicationController:
             reason=reason,
             type=kind,
             created_at=now,
-            doc=to_wire_json(event).decode(),
+            doc=document,
         )
 
     # --- live changes ---

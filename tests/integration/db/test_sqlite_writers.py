@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from argocd_server.db import engine as db_engine
-from argocd_server.db.engine import for_writing, make_engine, make_sessionmaker, read_only
+from argocd_server.db.engine import driver_transaction, for_writing, make_engine, make_sessionmaker, read_only
 
 
 @pytest.fixture(autouse=True)
@@ -194,3 +194,16 @@ def test_a_write_lock_sqlite_refuses_is_sqlalchemys_operational_error_and_frees_
     with sessions() as session:
         for_writing(session).execute(text("INSERT INTO t VALUES (1)"))
         session.commit()
+
+
+def test_a_driver_level_writer_holds_the_lock_until_its_block_ends(tmp_path: Path) -> None:
+    engine = _impatient_engine(tmp_path)
+    with driver_transaction(engine, write=True) as conn:
+        conn.dbapi.execute("INSERT INTO t VALUES (1)")
+        thread, finished, errors = _write_in_thread(engine, 2)
+        assert not finished.wait(timeout=0.3), errors
+    thread.join(timeout=30)
+    assert finished.is_set()
+    assert not errors
+    with driver_transaction(engine, write=False) as conn:
+        assert [n for (n,) in conn.dbapi.execute("SELECT n FROM t ORDER BY n")] == [1, 2]

@@ -123,6 +123,22 @@ def test_manifest_cache_is_bounded() -> None:
     assert cache.get("huge") is None
 
 
+def test_manifest_cache_hits_are_private_copies_of_any_json_value() -> None:
+    """What YAML can hold and JSON can carry comes back as it went in, integers past 64 bits and integer keys (as
+    JSON makes them: strings) included; a caller changing its copy changes no later hit."""
+    cache = ManifestCache(max_entries=4, max_bytes=10_000)
+    huge = [{"kind": "ConfigMap", "data": {"big": 2**70, "small": -(2**63), "f": 1.5, "u": "é"}, "n": None}]
+    cache.put("huge", huge, SourceType.DIRECTORY, ("helm template",))
+    hit = cache.get("huge")
+    assert hit == (huge, SourceType.DIRECTORY, ("helm template",))
+    cache.put("keys", [{"kind": "ConfigMap", "data": {1: "one"}}], SourceType.DIRECTORY, ())
+    first = cache.get("keys")
+    assert first is not None
+    assert first[0] == [{"kind": "ConfigMap", "data": {"1": "one"}}]
+    first[0][0]["data"]["1"] = "changed"
+    assert cache.get("keys") == ([{"kind": "ConfigMap", "data": {"1": "one"}}], SourceType.DIRECTORY, ())
+
+
 def test_argocd_source_override_file(renderer: SourceRenderer, repo: GitRepo, helm_bin) -> None:
     repo.copy_example("helm-guestbook", "gb")
     repo.write({"gb/.argocd-source-app1.yaml": "helm:\n  parameters:\n  - name: replicaCount\n    value: '3'\n"})

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Row, Table, Text, Update, bindparam, cast,
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationChangeRow, ApplicationRow
-from argocd_server.db.stores.raw import execute, fetch_all, fetch_one, fetch_rows, insert_row, run_sql
+from argocd_server.db.stores.raw import Target, execute, fetch_all, fetch_one, fetch_rows, insert_row, run_sql
 
 LIST_COLUMNS = (
     ApplicationRow.namespace,
@@ -188,6 +188,31 @@ class StoredApp:
     doc: str
 
 
+def application_doc(target: Target, namespace: str, name: str) -> tuple[int, int, str] | None:
+    """(id, resource_version, doc text) of one app, without building an ORM row: the controller's lookup."""
+    row = fetch_one(target, _GET_DOC, {"namespace": namespace, "name": name})
+    return (int(row[0]), int(row[1]), str(row[2])) if row is not None else None
+
+
+def compare_and_swap(target: Target, row_id: int, *, expected_version: int, values: dict[str, Any]) -> bool:
+    """Write ``values`` only if nobody wrote the row since ``expected_version`` was read."""
+    params = {f"v_{key}": value for key, value in values.items()}
+    params["row_id"], params["expected_version"] = row_id, expected_version
+    return execute(target, _swap_statement(frozenset(values)), params) > 0
+
+
+def update_status(
+    target: Target, row_id: int, read_version: int, *, doc_text: str, values: dict[str, Any]
+) -> int | None:
+    """Compare-and-swap a controller write (status, operation) of a row read at ``read_version``: bumps
+    resource_version, keeps generation.
+
+    Returns the new resource_version, or None when another writer got there first."""
+    version = read_version + 1
+    values = {**values, "doc": doc_text, "resource_version": version}
+    return version if compare_and_swap(target, row_id, expected_version=read_version, values=values) else None
+
+
 class ApplicationStore:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -202,8 +227,7 @@ class ApplicationStore:
 
     def get_doc(self, namespace: str, name: str) -> tuple[int, int, str] | None:
         """(id, resource_version, doc text) of one app, without building an ORM row: the controller's lookup."""
-        row = fetch_one(self._session, _GET_DOC, {"namespace": namespace, "name": name})
-        return (int(row[0]), int(row[1]), str(row[2])) if row is not None else None
+        return application_doc(self._session, namespace, name)
 
     def list_rows(
         self,
@@ -360,9 +384,7 @@ class ApplicationStore:
 
     def compare_and_swap(self, row_id: int, *, expected_version: int, values: dict[str, Any]) -> bool:
         """Write ``values`` only if nobody wrote the row since ``expected_version`` was read."""
-        params = {f"v_{key}": value for key, value in values.items()}
-        params["row_id"], params["expected_version"] = row_id, expected_version
-        return execute(self._session, _swap_statement(frozenset(values)), params) > 0
+        return compare_and_swap(self._session, row_id, expected_version=expected_version, values=values)
 
     def delete(self, row_id: int, *, expected_version: int) -> bool:
         row = self._session.get(ApplicationRow, row_id)
@@ -393,13 +415,7 @@ class ApplicationStore:
         resource_version, keeps generation.
 
         Returns the new resource_version, or None when another writer got there first."""
-        version = read_version + 1
-        ok = self.compare_and_swap(
-            row_id,
-            expected_version=read_version,
-            values={**values, "doc": doc_text, "resource_version": version},
-        )
-        return version if ok else None
+        return update_status(self._session, row_id, read_version, doc_text=doc_text, values=values)
 
     # --- watch stream queries (additive) ---
 

@@ -12,7 +12,12 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import EventRow
-from argocd_server.db.stores.raw import insert_row
+from argocd_server.db.stores.raw import Target, insert_row
+
+
+def add_event(target: Target, row: EventRow) -> None:
+    """Store an event (an unsaved row) without the unit of work."""
+    insert_row(target, row)
 
 
 class EventStore:
@@ -20,7 +25,7 @@ class EventStore:
         self._session = session
 
     def add(self, row: EventRow) -> None:
-        insert_row(self._session, row)
+        add_event(self._session, row)
 
     def docs_for(self, *, namespace: str, kind: str, name: str, uid: str) -> list[str]:
         """Wire documents of the events about one object, oldest first."""

@@ -14,13 +14,19 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from argocd_server.db.models import ApplicationRow, ClusterRow, ProjectRow, RepositoryRow
-from argocd_server.db.stores.raw import fetch_one
+from argocd_server.db.stores.raw import Target, fetch_one
 
 # Built once (see stores/applications.py): the project of an app is read on every compare and request.
 _GET = select(ProjectRow).where(ProjectRow.namespace == bindparam("namespace"), ProjectRow.name == bindparam("name"))
 _GET_DOC = select(ProjectRow.doc).where(
     ProjectRow.namespace == bindparam("namespace"), ProjectRow.name == bindparam("name")
 )
+
+
+def project_doc(target: Target, namespace: str, name: str) -> str | None:
+    """One project's document text, without building an ORM row."""
+    row = fetch_one(target, _GET_DOC, {"namespace": namespace, "name": name})
+    return str(row[0]) if row is not None else None
 
 
 class ProjectStore:
@@ -32,8 +38,7 @@ class ProjectStore:
 
     def get_doc(self, namespace: str, name: str) -> str | None:
         """One project's document text, without building an ORM row."""
-        row = fetch_one(self._session, _GET_DOC, {"namespace": namespace, "name": name})
-        return str(row[0]) if row is not None else None
+        return project_doc(self._session, namespace, name)
 
     def get_for_update(self, namespace: str, name: str) -> ProjectRow | None:
         stmt = select(ProjectRow).where(ProjectRow.namespace == namespace, ProjectRow.name == name).with_for_update()

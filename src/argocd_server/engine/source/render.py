@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from argocd_server.errors import InvalidArgument, SourceError, SourceNotFound
 from argocd_server.jsonmerge import merge_patch
 
@@ -142,6 +144,22 @@ class _CacheEntry:
     commands: tuple[str, ...]
 
 
+def _encode(objects: list[Manifest]) -> bytes:
+    """orjson, several times faster than ``json``; ``json`` for what it refuses (integers past 64 bits)."""
+    try:
+        return orjson.dumps(objects, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(objects, separators=(",", ":")).encode()
+
+
+def _decode(payload: bytes) -> list[Manifest]:
+    try:
+        objects: list[Manifest] = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        objects = json.loads(payload)
+    return objects
+
+
 class ManifestCache:
     """LRU of rendered manifests bounded by entry count and total bytes; stores JSON so hits are
     private copies.
@@ -160,10 +178,10 @@ class ManifestCache:
             if entry is None:
                 return None
             self._entries.move_to_end(key)
-        return json.loads(entry.payload), entry.source_type, entry.commands
+        return _decode(entry.payload), entry.source_type, entry.commands
 
     def put(self, key: str, objects: list[Manifest], source_type: SourceType, commands: tuple[str, ...]) -> None:
-        payload = json.dumps(objects, separators=(",", ":")).encode()
+        payload = _encode(objects)
         if len(payload) > self._max_bytes:
             return
         with self._lock:
@@ -207,8 +225,8 @@ def cache_key(
         "labelKey": request.app_label_key,
         "kustomizeBuildOptions": list(request.kustomize_build_options),
     }
-    raw = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    raw = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha256(raw).hexdigest()
 
 
 class SourceRenderer:
