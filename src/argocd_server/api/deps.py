@@ -49,7 +49,7 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     thread, unless the service starts one as a reader first; reads never queue behind the single writer. Ending a
     SQLite session is a local call and stays on the loop; a PostgreSQL transaction ends with a round trip, in a
     worker thread."""
-    session = state.sessions() if request.method in ("GET", "HEAD") else state.sessions(bind=state.writer_engine)
+    session = state.sessions() if request.method in ("GET", "HEAD") else state.sessions(bind=state.writer_bind)
     try:
         yield session
     finally:

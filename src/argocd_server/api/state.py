@@ -47,7 +47,7 @@ class AppState:
     """Encoded application documents by version, shared by list requests."""
 
     @cached_property
-    def writer_engine(self) -> Engine:
+    def writer_bind(self) -> Engine:
         """The bind of mutating requests' sessions (made by ``sessions``, whose listeners they keep): their first
         transaction starts as a writer (``for_writing``)."""
         return writer_engine(self.engine)

@@ -111,6 +111,17 @@ def writer_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
 
 
+def _sqlite_begin(dbapi_connection: Any, mode: str) -> None:
+    """``BEGIN <mode>`` straight to the driver: SQLAlchemy keeps no state about this statement, and its execution
+    path (context, events, result) costs more than the statement itself. Errors are wrapped as SQLAlchemy's own, as
+    that path would ("database is locked" is an OperationalError to callers)."""
+    statement = f"BEGIN {mode}"
+    try:
+        dbapi_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+
+
 _WRITERS: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
 
 
@@ -139,11 +150,7 @@ def driver_transaction(engine: Engine, *, write: bool) -> Iterator[DriverConnect
             writer = _WRITERS.get(engine)
             if write and writer is not None:
                 raw.info[_WRITER_HELD] = writer.acquire(timeout=_WRITER_WAIT_SECONDS)
-            mode = "IMMEDIATE" if write else "DEFERRED"
-            try:
-                dbapi.execute(f"BEGIN {mode}")
-            except sqlite3.Error as exc:
-                raise DBAPIError.instance(f"BEGIN {mode}", (), exc, sqlite3.Error) from exc
+            _sqlite_begin(dbapi, "IMMEDIATE" if write else "DEFERRED")
         try:
             yield DriverConnection(dbapi, engine.dialect)
         except BaseException:
@@ -191,15 +198,8 @@ def _sqlite_pragmas(engine: Engine, lock_path: Path | None) -> None:
             # Bounded: a thread that already writes through another connection must not wait on itself forever;
             # past the timeout it proceeds to SQLite's own busy timeout, as without this lock.
             conn.info[_WRITER_HELD] = writer.acquire(timeout=_WRITER_WAIT_SECONDS)
-        statement = f"BEGIN {mode}"
         try:
-            # Straight to the driver: SQLAlchemy keeps no state about this statement, and its execution path
-            # (context, events, result) costs more than the statement itself. Its errors are wrapped as
-            # SQLAlchemy's own, as that path would ("database is locked" is an OperationalError to callers).
-            conn.connection.dbapi_connection.execute(statement)
-        except sqlite3.Error as exc:
-            _release(conn.info)
-            raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+            _sqlite_begin(conn.connection.dbapi_connection, mode)
         except BaseException:
             _release(conn.info)
             raise
