@@ -61,7 +61,7 @@ class ClusterHandle:
             self._probe = (now, problem)
         if problem is None and not self.cache.ready:
             return "cluster cache is not ready yet"
-        if problem is None and self.cache.stats().errors:
+        if problem is None and self.cache.resynchronising:
             # Reachable again but some watches have not relisted yet: their kinds may still be stale.
             return "cluster cache is resynchronising after a connection failure"
         return problem

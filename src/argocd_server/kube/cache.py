@@ -335,6 +335,12 @@ class ClusterCache:
     def ready(self) -> bool:
         return self._ready.is_set()
 
+    @property
+    def resynchronising(self) -> bool:
+        """Whether a watch failed and has not relisted yet: asked before every comparison, so without the lock the
+        watch threads hold while they apply events (a dict's truth is read atomically)."""
+        return bool(self._errors)
+
     def invalidate(self) -> None:
         """Relist every kind (and rediscover kinds when they come from discovery)."""
         with self._lock:

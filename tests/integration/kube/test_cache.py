@@ -253,6 +253,7 @@ def test_dropped_and_expired_watch_relists_and_converges() -> None:
 
                 sim.stop()  # the watch drops; the cache keeps retrying
                 eventually(lambda: bool(cache.stats().errors), what="the cache to notice the outage")
+                assert cache.resynchronising
                 sim.create(cm("born-offline", "churn"))
                 rt = sim.registry.by_kind("v1", "ConfigMap")
                 assert rt is not None
@@ -270,6 +271,7 @@ def test_dropped_and_expired_watch_relists_and_converges() -> None:
                 eventually(lambda: ("DELETED", "doomed") in events, what="the offline delete to be reported")
                 assert ("ADDED", "born-offline") in events
                 eventually(lambda: not cache.stats().errors, what="errors to clear")
+                assert not cache.resynchronising
 
                 # And the resumed watch is live again.
                 ResourceClient(client).create(cm("after", "churn"))
