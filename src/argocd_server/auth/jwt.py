@@ -40,16 +40,6 @@ def looks_like_jwt(value: str) -> bool:
     return value.count(".") == 2
 
 
-def peek_issuer(token: str) -> str | None:
-    """The unverified ``iss`` claim, to tell local tokens from SSO ones."""
-    try:
-        claims = pyjwt.decode(token, options={"verify_signature": False})
-    except pyjwt.PyJWTError:
-        return None
-    iss = claims.get("iss")
-    return iss if isinstance(iss, str) else None
-
-
 _DECODE_OPTIONS: Any = {
     "require": ["iat"],
     "verify_aud": False,
