@@ -23,6 +23,7 @@ from argocd_server.api.cookies import read_token_cookie, token_cookie_lines
 from argocd_server.api.middleware import EXTRA_HEADERS_KEY
 from argocd_server.api.state import AppState
 from argocd_server.auth.jwt import looks_like_jwt
+from argocd_server.db.engine import writes_first
 from argocd_server.errors import ArgoError, InvalidArgument, ResourceExhausted, Unauthenticated
 from argocd_server.services.access import Access
 from argocd_server.services.account import AccountService
@@ -45,11 +46,12 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     """The request's session. Services commit before returning; this only rolls back leftovers and closes.
 
     Built on the event loop: a session connects lazily, so that costs no I/O. A mutating request's session begins
-    its transactions as a writer (``BEGIN IMMEDIATE`` on SQLite) at its first statement, in the endpoint's worker
-    thread, unless the service starts one as a reader first; reads never queue behind the single writer. Ending a
-    SQLite session is a local call and stays on the loop; a PostgreSQL transaction ends with a round trip, in a
-    worker thread."""
-    session = state.sessions() if request.method in ("GET", "HEAD") else state.sessions(bind=state.writer_bind)
+    its first transaction as a writer (``BEGIN IMMEDIATE`` on SQLite) at its first statement, in the endpoint's worker
+    thread (``writes_first``); reads never queue behind the single writer. Ending a SQLite session is a local call
+    and stays on the loop; a PostgreSQL transaction ends with a round trip, in a worker thread."""
+    session = state.sessions()
+    if request.method not in ("GET", "HEAD"):
+        writes_first(session, state.engine)
     try:
         yield session
     finally:

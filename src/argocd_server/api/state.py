@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from argocd_server.auth.rbac import Enforcer
 from argocd_server.auth.secretbox import SecretBox
 from argocd_server.config import ArgoConfig
-from argocd_server.db.engine import writer_engine
 from argocd_server.db.stores.applications import DocumentCache
 from argocd_server.engine.clusters import ClusterProvider
 from argocd_server.engine.controller import ApplicationController
@@ -45,12 +44,6 @@ class AppState:
     """The watch-stream broadcaster (started and stopped by the lifespan)."""
     app_docs: DocumentCache = field(default_factory=DocumentCache)
     """Encoded application documents by version, shared by list requests."""
-
-    @cached_property
-    def writer_bind(self) -> Engine:
-        """The bind of mutating requests' sessions (made by ``sessions``, whose listeners they keep): their first
-        transaction starts as a writer (``for_writing``)."""
-        return writer_engine(self.engine)
 
     @cached_property
     def tools(self) -> ToolVersions:

@@ -102,13 +102,38 @@ class _WriterLock:
         self._threads.release()
 
 
-def writer_engine(engine: Engine) -> Engine:
-    """``engine``, but a transaction begins as a writer (``BEGIN IMMEDIATE`` on SQLite) unless asked otherwise.
+_PLAIN_BIND = "argocd_plain_bind"
+_WRITER_BEGUN = "argocd_writer_begun"
+_WRITER_BINDS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
-    For the sessions of mutating requests: the write lock is taken at their first statement, in the thread that
-    runs it, instead of up front; a request that first reads in a transaction of its own (``read_only``) and
-    later writes in another (``for_writing``) so never takes it twice."""
-    return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+
+def writes_first(session: Session, engine: Engine) -> Session:
+    """Make ``session``'s next transaction begin as a writer (``BEGIN IMMEDIATE`` on SQLite), at its first statement
+    and in whatever thread runs it; the transactions after it begin as readers again, as after ``for_writing``.
+
+    For the sessions of mutating requests: the write lock is no longer taken up front, in a worker thread of its own,
+    and a service that ends its first transaction before slow work (git, helm, the cluster) and reads again meanwhile
+    does not hold the lock through that work. A service that starts as a reader (``read_only``) overrides it."""
+    bind = _WRITER_BINDS.get(engine)
+    if bind is None:
+        bind = _WRITER_BINDS[engine] = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+    session.info[_PLAIN_BIND] = engine
+    session.bind = bind
+    return session
+
+
+# The plain bind comes back when the first transaction ends, not when it begins: the transaction keeps its connection
+# under the bind it was opened with, and asking for another bind inside it would open a second connection.
+@event.listens_for(Session, "after_begin")
+def _writer_begun(session: Session, _transaction: Any, _connection: Any) -> None:
+    if _PLAIN_BIND in session.info:
+        session.info[_WRITER_BEGUN] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _back_to_plain_bind(session: Session, transaction: Any) -> None:
+    if transaction.parent is None and session.info.pop(_WRITER_BEGUN, False):
+        session.bind = session.info.pop(_PLAIN_BIND)
 
 
 def _sqlite_begin(dbapi_connection: Any, mode: str) -> None:

@@ -16,7 +16,14 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from argocd_server.db import engine as db_engine
-from argocd_server.db.engine import driver_transaction, for_writing, make_engine, make_sessionmaker, read_only
+from argocd_server.db.engine import (
+    driver_transaction,
+    for_writing,
+    make_engine,
+    make_sessionmaker,
+    read_only,
+    writes_first,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -207,3 +214,22 @@ def test_a_driver_level_writer_holds_the_lock_until_its_block_ends(tmp_path: Pat
     assert not errors
     with driver_transaction(engine, write=False) as conn:
         assert [n for (n,) in conn.dbapi.execute("SELECT n FROM t ORDER BY n")] == [1, 2]
+
+
+def test_a_mutating_requests_session_writes_first_and_reads_after(tmp_path: Path) -> None:
+    """``writes_first``: the first transaction holds the write lock from its first statement; once it ends, a read
+    in a new transaction (a service reading again before slow work) does not hold it."""
+    engine = _impatient_engine(tmp_path)
+    session = writes_first(make_sessionmaker(engine)(), engine)
+    session.execute(text("SELECT count(*) FROM t"))
+    thread, finished, errors = _write_in_thread(engine, 1)
+    assert not finished.wait(timeout=0.3), errors
+    session.rollback()
+    thread.join(timeout=30)
+    assert finished.is_set()
+    session.execute(text("SELECT count(*) FROM t"))  # a new transaction: a reader
+    thread, finished, errors = _write_in_thread(engine, 2)
+    thread.join(timeout=30)
+    assert finished.is_set()
+    assert not errors
+    session.close()
