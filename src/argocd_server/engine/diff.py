@@ -743,7 +743,7 @@ def _merge_keyed_list(*, orig: list[Any], config: list[Any], live: list[Any], ke
             slot = next(present)
             result.append((slot, merged(slot)))
         elif k not in orig_by_key:
-            result.append((k, copy.deepcopy(item)))
+            result.append((k, item))
     for index, k in enumerate(config_keys):
         if k in live_by_key:
             continue
@@ -753,16 +753,20 @@ def _merge_keyed_list(*, orig: list[Any], config: list[Any], live: list[Any], ke
             if positions:
                 position = positions[0] + 1
                 break
-        result.insert(position, (k, copy.deepcopy(config_by_key[k])))
+        result.insert(position, (k, config_by_key[k]))
     return [item for _, item in result]
 
 
 def _merge(*, orig: Any, config: Any, live: Any, strategic: bool, field_name: str = "") -> Any:
+    """The object a three-way merge of ``config`` over ``live`` (``orig`` being the last applied) would produce.
+
+    The result shares the subtrees it keeps unchanged with its inputs: every caller only serialises it, and copying
+    them at each level of the recursion cost more than the merge itself."""
     if isinstance(config, dict):
         if not isinstance(live, dict):
-            return copy.deepcopy(config)
+            return config
         previous = orig if isinstance(orig, dict) else {}
-        result = copy.deepcopy(live)
+        result = dict(live)
         for key, wanted in config.items():
             if wanted is None:
                 result.pop(key, None)
@@ -775,14 +779,14 @@ def _merge(*, orig: Any, config: Any, live: Any, strategic: bool, field_name: st
                     field_name=key,
                 )
             else:
-                result[key] = copy.deepcopy(wanted)
+                result[key] = wanted
         for key in previous:
             if key not in config:
                 result.pop(key, None)
         return result
     if isinstance(config, list):
         if not isinstance(live, list):
-            return copy.deepcopy(config)
+            return config
         previous_list = orig if isinstance(orig, list) else []
         if strategic:
             key = _merge_key_for(field_name, config, live, previous_list)
@@ -790,13 +794,13 @@ def _merge(*, orig: Any, config: Any, live: Any, strategic: bool, field_name: st
                 return _merge_keyed_list(orig=previous_list, config=config, live=live, key=key, strategic=strategic)
             if field_name in _SET_LISTS:
                 kept = [i for i in live if i in config or i not in previous_list]
-                return kept + [copy.deepcopy(i) for i in config if i not in live]
+                return kept + [i for i in config if i not in live]
         # Atomic list: unchanged unless the desired items differ from live restricted to the desired
         # fields, which stands in for the scheme defaults upstream applies to both sides.
         if _reduce_like(live, config) == config:
-            return copy.deepcopy(live)
-        return copy.deepcopy(config)
-    return copy.deepcopy(config)
+            return live
+        return config
+    return config
 
 
 def _strip_for_merge(obj: KubeObject) -> KubeObject:
