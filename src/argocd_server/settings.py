@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     """Check each repository's connection state on get/list (cached); off on hosts that cannot reach them."""
     exec_timeout_seconds: float = 90.0
     git_request_timeout_seconds: float = 15.0
+    manifest_cache_disk_bytes: int = 1024 * 1024 * 1024
+    """Budget of the rendered-manifest cache kept on disk, sealed with the secret key, in
+    ``<data_dir>/sources/manifests.db``: shared by ``serve`` and ``controller`` on one data dir and kept across restarts
+    (0: memory only)."""
 
     reconciliation_seconds: float = 180.0
     reconciliation_jitter_seconds: float = 60.0

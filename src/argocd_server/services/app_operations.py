@@ -242,7 +242,9 @@ def build_controller(
             kustomize_binary=find_binary("kustomize", settings.kustomize_path) if settings.kustomize_path else None,
             exec_timeout=settings.exec_timeout_seconds,
             git_request_timeout=settings.git_request_timeout_seconds,
-        )
+            manifest_cache_disk_bytes=settings.manifest_cache_disk_bytes,
+        ),
+        sealer=secret_box,
     )
     embedded = EmbeddedCluster(settings.data_dir / "kubesim-snapshot.json") if settings.embedded_kubesim else None
     factory = ClusterClientFactory(

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from kubernetes import client as k8s
-from tests.e2e.engine.conftest import Env
+from tests.e2e.engine.conftest import Env, EnvFactory, commit_example
 from tests.support.git_repo import GitRepo
 
 from argocd_server.engine.controller import ApplicationController
@@ -106,3 +106,22 @@ def test_a_live_change_during_an_operation_step_is_compared_once_the_step_ends(e
         assert key not in controller._refresh_levels  # held back while the step runs
     assert key in controller._refresh_levels or env.get("guestbook")["status"]["sync"]["status"] == "OutOfSync"
     env.wait("guestbook", lambda app: app["status"]["sync"]["status"] == "OutOfSync")
+
+
+def test_a_restarted_server_compares_with_the_manifests_rendered_before_it_stopped(
+    make_env: EnvFactory, repo: GitRepo
+) -> None:
+    """The comparisons a restart brings (every app is due) read the sealed disk cache: no helm run again."""
+    commit_example(repo, "helm-guestbook")
+    with make_env() as env:
+        env.create("guestbook", path="helm-guestbook")
+        before = env.get("guestbook", refresh="normal")
+        assert before["status"]["sync"]["status"] == "OutOfSync"
+    with make_env() as env:
+        renderer = env.client.app.state.argo.controller.renderer
+        after = env.get("guestbook", refresh="normal")
+        assert after["status"]["sync"]["revision"] == before["status"]["sync"]["revision"]
+        assert after["status"]["sync"]["status"] == "OutOfSync"
+        assert after["status"]["reconciledAt"] >= before["status"]["reconciledAt"]
+        assert renderer.counters.helm_processes == 0
+        assert renderer.manifests.disk_hits >= 1

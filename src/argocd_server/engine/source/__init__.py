@@ -37,7 +37,8 @@ resolved revision; ``Refresh.HARD`` regenerates everything.
 from argocd_server.errors import DeadlineExceeded, InvalidArgument, SourceError, SourceNotFound
 
 from .git import normalize_repo_url
-from .render import ManifestCache, SourceRenderer, detect_type, explicit_type
+from .manifest_cache import DiskManifestCache, ManifestCache
+from .render import SourceRenderer, detect_type, explicit_type
 from .safety import OutOfBoundsError
 from .types import (
     AppDetails,
@@ -65,6 +66,7 @@ __all__ = [
     "AppDetails",
     "AppPath",
     "DeadlineExceeded",
+    "DiskManifestCache",
     "HelmAppDetails",
     "HelmChart",
     "HelmParameter",

@@ -23,9 +23,7 @@ import json
 import re
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from . import kustomize as kustomize_mod
 from . import oci as oci_mod
 from . import process, safety
 from .git import GitMirrors, clone_tree, normalize_repo_url, replace_file
+from .manifest_cache import DiskManifestCache, ManifestCache, Sealer
 from .manifests import load_yaml, parse_manifests
 from .process import Redactor
 from .types import (
@@ -137,71 +136,6 @@ def build_env(*, request: RenderRequest, source: SourceDict, revision: str) -> d
     }
 
 
-@dataclass(frozen=True)
-class _CacheEntry:
-    payload: bytes
-    source_type: SourceType
-    commands: tuple[str, ...]
-
-
-def _encode(objects: list[Manifest]) -> bytes:
-    """orjson, several times faster than ``json``; ``json`` for what it refuses (integers past 64 bits)."""
-    try:
-        return orjson.dumps(objects, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(objects, separators=(",", ":")).encode()
-
-
-def _decode(payload: bytes) -> list[Manifest]:
-    try:
-        objects: list[Manifest] = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        objects = json.loads(payload)
-    return objects
-
-
-class ManifestCache:
-    """LRU of rendered manifests bounded by entry count and total bytes; stores JSON so hits are
-    private copies.
-    """
-
-    def __init__(self, *, max_entries: int, max_bytes: int) -> None:
-        self._max_entries = max_entries
-        self._max_bytes = max_bytes
-        self._entries: OrderedDict[str, _CacheEntry] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[list[Manifest], SourceType, tuple[str, ...]] | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-        return _decode(entry.payload), entry.source_type, entry.commands
-
-    def put(self, key: str, objects: list[Manifest], source_type: SourceType, commands: tuple[str, ...]) -> None:
-        payload = _encode(objects)
-        if len(payload) > self._max_bytes:
-            return
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old.payload)
-            self._entries[key] = _CacheEntry(payload, source_type, commands)
-            self._bytes += len(payload)
-            while self._entries and (len(self._entries) > self._max_entries or self._bytes > self._max_bytes):
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= len(evicted.payload)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def total_bytes(self) -> int:
-        return self._bytes
-
-
 def cache_key(
     *,
     request: RenderRequest,
@@ -232,16 +166,26 @@ def cache_key(
 class SourceRenderer:
     """The sources layer's entry point; build one per process and share it across threads."""
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(self, settings: SourceSettings, *, sealer: Sealer | None = None) -> None:
+        """With ``sealer`` (the server's secret box) and a disk budget in ``settings``, rendered manifests are also
+        kept on disk, sealed, in ``<data_dir>/manifests.db`` (see :mod:`.manifest_cache`)."""
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._counters = WorkCounters()
         self.git = GitMirrors(settings, self._counters)
         self.helm_repos = helm_mod.HelmRepositories(settings, self._counters)
         self.oci = oci_mod.OciRepositories(settings)
+        disk = (
+            DiskManifestCache(
+                settings.data_dir / "manifests.db", max_bytes=settings.manifest_cache_disk_bytes, sealer=sealer
+            )
+            if sealer is not None and settings.manifest_cache_disk_bytes > 0
+            else None
+        )
         self.manifests = ManifestCache(
             max_entries=settings.manifest_cache_max_entries,
             max_bytes=settings.manifest_cache_max_bytes,
+            disk=disk,
         )
         self._tools = threading.BoundedSemaphore(max(1, settings.max_parallel_tools))
         self._scratch_root = settings.data_dir / "scratch"

@@ -133,6 +133,9 @@ class SourceSettings:
     """
     manifest_cache_max_entries: int = 5000
     manifest_cache_max_bytes: int = 256 * 1024 * 1024
+    manifest_cache_disk_bytes: int = 1024 * 1024 * 1024
+    """Budget of the sealed on-disk level of the manifest cache (0: memory only); used when the renderer is given a
+    sealer."""
     tree_cache_max_entries: int = 64
     """Extracted commits kept on disk (LRU); trees in use are never evicted."""
     helm_value_file_schemes: tuple[str, ...] = ("https", "http")
