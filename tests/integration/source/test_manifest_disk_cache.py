@@ -114,3 +114,27 @@ def test_the_store_is_trimmed_least_recently_used_first(tmp_path: Path) -> None:
     assert cache.total_bytes == 2 * size
     # Another process opening the store sees what is left.
     assert DiskManifestCache(store, max_bytes=1 << 20, sealer=BOX).total_bytes == 2 * size
+
+
+def test_a_damaged_store_starts_afresh_and_an_unopenable_one_is_done_without(tmp_path: Path) -> None:
+    objects = [{"kind": "ConfigMap", "data": {"x": "y"}}]
+    store = tmp_path / "manifests.db"
+    store.write_bytes(b"this is not a database" * 100)
+    damaged = ManifestCache(
+        max_entries=10, max_bytes=1 << 20, disk=DiskManifestCache(store, max_bytes=1 << 20, sealer=BOX)
+    )
+    damaged.put("k", objects, SourceType.DIRECTORY, ())
+    again = ManifestCache(
+        max_entries=10, max_bytes=1 << 20, disk=DiskManifestCache(store, max_bytes=1 << 20, sealer=BOX)
+    )
+    assert again.get("k") == (objects, SourceType.DIRECTORY, ())
+
+    # A path that cannot be a database file (a directory): renders go on, with the memory level only.
+    blocked = tmp_path / "blocked.db"
+    blocked.mkdir()
+    memory_only = ManifestCache(
+        max_entries=10, max_bytes=1 << 20, disk=DiskManifestCache(blocked, max_bytes=1 << 20, sealer=BOX)
+    )
+    memory_only.put("k", objects, SourceType.DIRECTORY, ())
+    assert memory_only.get("k") == (objects, SourceType.DIRECTORY, ())
+    assert memory_only.disk_hits == 0

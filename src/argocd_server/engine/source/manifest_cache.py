@@ -9,8 +9,9 @@ insert on some filesystems, and SQLite already handles several processes reading
 
 Rendered manifests can hold secrets (a Secret in Git, values a plugin fetched), so every entry is sealed with the
 server's secret box, bound to its key: an entry under another key, written with another server key or damaged is a
-miss (and is removed), never an error; so is any error of the store itself. The store is trimmed to its byte budget,
-least recently used first (a hit from disk marks the entry used, at most once a minute).
+miss (and is removed), never an error; so is any error of the store itself. A store that is not a database
+(damaged) starts afresh; one that cannot be opened at all leaves the process with the memory level. The store is
+trimmed to its byte budget, least recently used first (a hit from disk marks the entry used, at most once a minute).
 """
 
 from __future__ import annotations
@@ -74,6 +75,23 @@ def _decode(payload: bytes) -> list[Manifest]:
     return objects
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """The store at ``path`` with its table; one connection shared by a process's threads, used under a lock
+    (statements take microseconds)."""
+    db = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS manifests (key TEXT PRIMARY KEY, sealed BLOB NOT NULL, used REAL NOT NULL)"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS manifests_used ON manifests (used)")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class DiskManifestCache:
     """Sealed entries in one SQLite file at ``path``, at most about ``max_bytes`` in all."""
 
@@ -83,15 +101,20 @@ class DiskManifestCache:
         self._clock = clock
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # One connection shared by the process's threads, used under the lock (statements take microseconds).
-        self._db = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False)
-        with self._guarded("open"):
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS manifests (key TEXT PRIMARY KEY, sealed BLOB NOT NULL, used REAL NOT NULL)"
-            )
-            self._db.execute("CREATE INDEX IF NOT EXISTS manifests_used ON manifests (used)")
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = _connect(path)
+        except sqlite3.OperationalError as exc:  # cannot be opened or stays locked: this process does without it
+            log.warning("manifest cache store: cannot open it (%s); rendered manifests stay in memory", exc)
+        except sqlite3.DatabaseError as exc:
+            # Not a database, or damaged. It only held a cache: start it afresh.
+            log.warning("manifest cache store: unreadable (%s); starting it afresh", exc)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            try:
+                self._db = _connect(path)
+            except sqlite3.Error as again:
+                log.warning("manifest cache store: cannot open it (%s); rendered manifests stay in memory", again)
         self._bytes = self._stored_bytes()
 
     @contextlib.contextmanager
@@ -105,12 +128,16 @@ class DiskManifestCache:
 
     def _stored_bytes(self) -> int:
         total = 0
+        if self._db is None:
+            return total
         with self._guarded("measure"):
             total = int(self._db.execute("SELECT COALESCE(SUM(LENGTH(sealed)), 0) FROM manifests").fetchone()[0])
         return total
 
     def get(self, key: str) -> _CacheEntry | None:
         row: tuple[bytes, float] | None = None
+        if self._db is None:
+            return None
         with self._guarded("read"):
             row = self._db.execute("SELECT sealed, used FROM manifests WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -134,6 +161,8 @@ class DiskManifestCache:
 
     def put(self, key: str, entry: _CacheEntry) -> None:
         header = orjson.dumps({"type": entry.source_type.value, "commands": list(entry.commands)})
+        if self._db is None:
+            return
         sealed = self._sealer.seal(header + b"\n" + entry.payload, purpose=_PURPOSE + key)
         if len(sealed) > self._max_bytes:
             return
@@ -148,6 +177,8 @@ class DiskManifestCache:
     def _trim(self, *, budget: int) -> None:
         """Remove the least recently used entries until at most ``budget`` bytes remain (other processes' entries
         included)."""
+        if self._db is None:
+            return
         with self._guarded("trim"):
             rows = self._db.execute("SELECT key, LENGTH(sealed) FROM manifests ORDER BY used").fetchall()
             total = sum(int(size) for _, size in rows)
@@ -167,7 +198,9 @@ class DiskManifestCache:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 class ManifestCache:
