@@ -196,12 +196,6 @@ class DiskManifestCache:
         """This process's estimate of the store's size."""
         return self._bytes
 
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
 
 class ManifestCache:
     """LRU of rendered manifests bounded by entry count and total bytes; stores JSON so hits are private copies.
