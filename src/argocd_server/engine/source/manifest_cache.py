@@ -160,9 +160,9 @@ class DiskManifestCache:
         return entry
 
     def put(self, key: str, entry: _CacheEntry) -> None:
-        header = orjson.dumps({"type": entry.source_type.value, "commands": list(entry.commands)})
         if self._db is None:
             return
+        header = orjson.dumps({"type": entry.source_type.value, "commands": list(entry.commands)})
         sealed = self._sealer.seal(header + b"\n" + entry.payload, purpose=_PURPOSE + key)
         if len(sealed) > self._max_bytes:
             return
