@@ -79,13 +79,7 @@ def test_entries_are_sealed_and_bound_to_their_key_and_server_key(
     for needle in (SECRET_VALUE, base64.b64encode(SECRET_VALUE.encode()).decode(), "correct-horse"):
         assert needle.encode() not in on_disk
 
-    # Another server key cannot read it: a miss, the entry is rendered and written again.
-    other = SourceRenderer(settings, sealer=SecretBox(b"o" * 32))
-    assert not other.render(request).cached
-    assert other.counters.renders == 1
-    assert other.manifests.disk_hits == 0
-
-    # An entry stored under another key's name is a miss too, and is removed.
+    # An entry stored under another key's name is a miss, and is removed: the seal binds it to its key.
     ((_, stored),) = _rows(store)
     with sqlite3.connect(store) as db:
         db.execute("INSERT INTO manifests (key, sealed, used) VALUES (?, ?, 0)", ("0" * 64, stored))
@@ -93,6 +87,12 @@ def test_entries_are_sealed_and_bound_to_their_key_and_server_key(
     assert cache.get("0" * 64) is None
     assert "0" * 64 not in dict(_rows(store))
     assert len(_rows(store)) == 1
+
+    # Another server key cannot read it: a miss, the entry is rendered and written again.
+    other = SourceRenderer(settings, sealer=SecretBox(b"o" * 32))
+    assert not other.render(request).cached
+    assert other.counters.renders == 1
+    assert other.manifests.disk_hits == 0
 
 
 def test_the_store_is_trimmed_least_recently_used_first(tmp_path: Path) -> None:
