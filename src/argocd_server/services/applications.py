@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from argocd_server.auth.rbac import glob_match
 from argocd_server.auth.rbac_validation import app_rbac_name
-from argocd_server.db.engine import for_writing
+from argocd_server.db.engine import for_writing, read_only
 from argocd_server.db.models import ApplicationRow
 from argocd_server.db.stores.applications import ApplicationStore, DocumentCache, StoredApp
 from argocd_server.db.stores.projects import ProjectStore
@@ -442,6 +442,11 @@ class ApplicationService:
         namespace = str(meta.get("namespace") or self._ns)
         meta["namespace"] = namespace
         self._access.check("applications", "create", self._rbac_name(app["spec"]["project"], namespace, name))
+        generates = validate and self._renderer is not None
+        if generates and not self._session.in_transaction():
+            # Manifest generation ends the validating transaction before it renders: its reads need not hold
+            # SQLite's write lock; the check-then-insert below takes it afresh.
+            read_only(self._session)
         self._validate(app, generate=validate)
         if not self._namespace_enabled(namespace):
             raise ArgoError(f"namespace '{namespace}' is not permitted")

@@ -5,8 +5,12 @@ operation step runs are compared once, after the step."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from kubernetes import client as k8s
 from tests.e2e.engine.conftest import Env, EnvFactory, commit_example
@@ -125,3 +129,26 @@ def test_a_restarted_server_compares_with_the_manifests_rendered_before_it_stopp
         assert after["status"]["reconciledAt"] >= before["status"]["reconciledAt"]
         assert renderer.counters.helm_processes == 0
         assert renderer.manifests.disk_hits >= 1
+
+
+def test_a_create_generates_its_manifests_while_another_writer_holds_the_database(env: Env, tmp_path: Path) -> None:
+    """A create's validation reads do not take SQLite's single write lock: while another connection holds it, the
+    manifests are generated (git, helm, kustomize) and only the insert waits for the lock."""
+    renderer = _controller(env).renderer
+    renders = renderer.counters.renders
+    holder = sqlite3.connect(str(tmp_path / "argocd.db"), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    answers: list[Any] = []
+    creating = threading.Thread(target=lambda: answers.append(env.create("guestbook", path="guestbook")))
+    creating.start()
+    try:
+        deadline = time.monotonic() + 5  # well within SQLite's busy timeout (10 s)
+        while renderer.counters.renders == renders and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert renderer.counters.renders > renders, "the create waited for the lock before rendering"
+        assert creating.is_alive(), "the insert did not wait for the lock"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        creating.join(60)
+    assert [answer["metadata"]["name"] for answer in answers] == ["guestbook"]
