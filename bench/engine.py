@@ -13,6 +13,9 @@ user runs them; the bench talks to both over HTTP.
 2. One application of ``--resources`` ConfigMaps synced with ``ServerSideApply=true`` against
    ``kubectl apply --server-side -f`` of the same rendered manifests (into another namespace of the same kubesim).
 3. Server RSS growth with the apps loaded, per app (both processes' when split).
+
+Beside benchmark 1, the time of as many sequential reads of one app as it sends requests (two per app): the least
+those requests cost through this HTTP stack, as a ratio to the same floor.
 """
 
 from __future__ import annotations
@@ -176,6 +179,18 @@ def many_apps(server: Server, client: httpx.Client, repo_url: str, count: int, n
     )
 
 
+def api_round_trips(client: httpx.Client, count: int) -> float:
+    """Seconds for ``count`` sequential reads of one app with the same client: what the two requests per app of
+    benchmark 1 cost at the least through this HTTP stack (authentication, RBAC, a database read, a JSON answer),
+    before any work of their own or of the controller."""
+    start = time.perf_counter()
+    for _ in range(count):
+        response = client.get("/api/v1/applications/warm-up")
+        if response.status_code != 200:
+            raise SystemExit(f"GET warm-up: {response.status_code} {response.text}")
+    return time.perf_counter() - start
+
+
 def run(args: argparse.Namespace, tmp: Path, kubeconfig: Path) -> str:
     repo = make_git_repo(tmp)
     files = {f"apps/cm-{i:04d}/cm.yaml": configmap(f"cm-{i:04d}") for i in range(args.apps)}
@@ -209,6 +224,7 @@ def run(args: argparse.Namespace, tmp: Path, kubeconfig: Path) -> str:
     }
     with running_server(database_url=f"sqlite:///{tmp / 'argocd.db'}", env=env) as server, logged_in(server) as client:
         embedded = many_apps(server, client, repo.url, args.apps, "bench-apps")
+        round_trips = api_round_trips(client, 2 * args.apps)
 
         # Benchmark 2: one app of many resources, SSA, against kubectl --server-side.
         body = app_body("big", repo.url, "big", "bench-big")
@@ -251,6 +267,8 @@ def run(args: argparse.Namespace, tmp: Path, kubeconfig: Path) -> str:
         ]
     lines += [
         f"direct create of {args.apps} ConfigMaps (official client): {direct:.2f} s",
+        f"  API round trips alone, {2 * args.apps} sequential GETs of one app: {round_trips:.2f} s "
+        f"({round_trips / direct:.2f}x the direct creates)",
         f"sync of one app with {args.resources} resources (SSA): {big:.2f} s",
         f"kubectl apply --server-side of {args.resources} resources: {kubectl_seconds:.2f} s",
         f"ratio: {big / kubectl_seconds:.2f} (target <= 1.0)",
