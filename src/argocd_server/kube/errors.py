@@ -5,14 +5,21 @@ answer read straight from urllib3, or a transport failure) becomes an ``ArgoErro
 ``kube/`` ever sees a ``kubernetes`` or ``urllib3`` exception type; every public kube call runs inside
 :func:`translating`.
 
-Mapping (the Status ``code``/``reason`` decide, the message is the Status ``message`` verbatim, e.g.
-``configmaps "x" not found``):
+Mapping, as upstream's API server maps a Kubernetes error to a gRPC code (the first rule that fits, in this order;
+a rule fits when the Status ``reason`` is its reason, or when the reason is not one Kubernetes defines and the HTTP
+code is its code; the message is the Status ``message`` verbatim, e.g. ``configmaps "x" not found``):
 
-    401 -> Unauthenticated          403 -> PermissionDenied      404 -> NotFound
-    409 AlreadyExists -> AlreadyExists, other 409 (resourceVersion or apply conflicts) -> Aborted
-    400 / 422 -> InvalidArgument    410 -> Gone (an Aborted: the watch/list resourceVersion expired, relist)
-    429 -> ResourceExhausted        405/406/415 -> InvalidArgument
-    5xx, connection refused/reset, TLS failures -> Unavailable;   timeouts -> DeadlineExceeded
+    NotFound (404) -> NotFound              AlreadyExists (reason only) -> AlreadyExists
+    Invalid (422) -> InvalidArgument        MethodNotAllowed (405) -> Unimplemented
+    ServiceUnavailable (503) -> Unavailable BadRequest (400) -> FailedPrecondition
+    Unauthorized (401) -> Unauthenticated   Forbidden (403) -> PermissionDenied
+    Timeout (504) -> DeadlineExceeded       ServerTimeout (reason only) -> Unavailable
+    Conflict (409) -> Aborted               TooManyRequests (429, whatever the reason) -> ResourceExhausted
+    InternalError (500) -> Internal         anything else -> ArgoError (Unknown, HTTP 500)
+
+A 410 (the resourceVersion a watch or list started from expired) is ``Gone``, an Unknown error as upstream's, which
+the watches catch to relist. Without an HTTP answer at all (connection refused or reset, TLS failures) the call is
+Unavailable; a timeout is DeadlineExceeded.
 """
 
 from __future__ import annotations
@@ -30,33 +37,75 @@ from argocd_server.errors import (
     AlreadyExists,
     ArgoError,
     DeadlineExceeded,
+    FailedPrecondition,
+    Internal,
     InvalidArgument,
     NotFound,
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
     Unavailable,
+    Unimplemented,
 )
 
 
-class Gone(Aborted):
+class Gone(ArgoError):
     """410: the resourceVersion a watch or paged list started from was compacted away; the caller must relist."""
 
 
-_BY_STATUS: dict[int, type[ArgoError]] = {
-    400: InvalidArgument,
-    401: Unauthenticated,
-    403: PermissionDenied,
-    404: NotFound,
-    405: InvalidArgument,
-    406: InvalidArgument,
-    409: Aborted,
-    410: Gone,
-    415: InvalidArgument,
-    422: InvalidArgument,
-    429: ResourceExhausted,
-    504: DeadlineExceeded,
-}
+# The reasons Kubernetes defines (metav1.StatusReason): with one of them, the HTTP code alone decides nothing.
+_KNOWN_REASONS = frozenset(
+    {
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "AlreadyExists",
+        "Conflict",
+        "Gone",
+        "Invalid",
+        "ServerTimeout",
+        "StoreReadError",
+        "Timeout",
+        "TooManyRequests",
+        "BadRequest",
+        "MethodNotAllowed",
+        "NotAcceptable",
+        "RequestEntityTooLarge",
+        "UnsupportedMediaType",
+        "InternalError",
+        "Expired",
+        "ServiceUnavailable",
+    }
+)
+
+# (reason, the HTTP code that stands for it when the reason is unknown, class), tried in this order.
+_RULES: tuple[tuple[str, int | None, type[ArgoError]], ...] = (
+    ("NotFound", 404, NotFound),
+    ("AlreadyExists", None, AlreadyExists),
+    ("Invalid", 422, InvalidArgument),
+    ("MethodNotAllowed", 405, Unimplemented),
+    ("ServiceUnavailable", 503, Unavailable),
+    ("BadRequest", 400, FailedPrecondition),
+    ("Unauthorized", 401, Unauthenticated),
+    ("Forbidden", 403, PermissionDenied),
+    ("Timeout", 504, DeadlineExceeded),
+    ("ServerTimeout", None, Unavailable),
+    ("Conflict", 409, Aborted),
+    ("TooManyRequests", 429, ResourceExhausted),
+    ("InternalError", 500, Internal),
+)
+
+
+def _class_for(reason: str, code: int) -> type[ArgoError]:
+    unknown_reason = reason not in _KNOWN_REASONS
+    for rule_reason, rule_code, cls in _RULES:
+        if reason == rule_reason or (rule_code is not None and code == rule_code and unknown_reason):
+            return cls
+        if rule_reason == "TooManyRequests" and code == 429:  # checked by code whatever the reason, upstream too
+            return cls
+    if reason in ("Gone", "Expired") or (unknown_reason and code == 410):
+        return Gone
+    return ArgoError
 
 
 def _status_body(raw: bytes | str | None) -> dict[str, Any]:
@@ -78,13 +127,7 @@ def translate_status(status: int, body: bytes | str | None, *, fallback: str = "
         message = text.strip()[:500] or fallback or f"the server responded with status {status}"
     reason = str(doc.get("reason") or "")
     code = int(doc.get("code") or status or 0)
-    if code == 409 and reason == "AlreadyExists":
-        return AlreadyExists(message)
-    if code in _BY_STATUS:
-        return _BY_STATUS[code](message)
-    if code >= 500:
-        return Unavailable(message)
-    return ArgoError(message)
+    return _class_for(reason, code)(message)
 
 
 def translate(exc: ApiException) -> ArgoError:

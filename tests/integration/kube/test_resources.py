@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from argocd_server.errors import Aborted, InvalidArgument, NotFound
+from argocd_server.errors import Aborted, ArgoError, FailedPrecondition, InvalidArgument, NotFound
 from argocd_server.kube.resources import (
     CLIENT_SIDE_APPLY_MANAGER,
     LAST_APPLIED_ANNOTATION,
@@ -286,24 +287,32 @@ def test_every_write_sends_the_field_validation_directive(
 
 
 def test_strict_field_validation_refuses_unknown_fields(resources: ResourceClient, namespace: str) -> None:
+    """Kubernetes refuses with BadRequest (400), which upstream's API server passes on as FailedPrecondition."""
     strict = 'strict decoding error: unknown field "extra"'
     with_extra = {**cm("strict", namespace, {"a": "1"}), "extra": "x"}
     for write in (
         lambda: resources.create(with_extra, field_validation="Strict"),
         lambda: resources.client_side_apply(with_extra, field_validation="Strict"),
     ):
-        with pytest.raises(InvalidArgument) as err:
+        with pytest.raises(FailedPrecondition) as err:
             write()
         assert err.value.message == f'ConfigMap in version "v1" cannot be handled as a ConfigMap: {strict}'
     live = resources.create(cm("strict", namespace, {"a": "1"}), field_validation="Strict")
-    for write in (
-        lambda: resources.replace({**live, "extra": "x"}, field_validation="Strict"),
-        lambda: resources.patch(CONFIGMAP, "strict", {"extra": "x"}, namespace=namespace, field_validation="Strict"),
-        lambda: resources.client_side_apply(with_extra, field_validation="Strict"),
-    ):
-        with pytest.raises(InvalidArgument) as err:
-            write()
-        assert err.value.message.endswith(strict)
+    # A patch that does not decode is Invalid (422) instead: InvalidArgument.
+    writes: list[tuple[Callable[[], object], type[ArgoError]]] = [
+        (lambda: resources.replace({**live, "extra": "x"}, field_validation="Strict"), FailedPrecondition),
+        (
+            lambda: resources.patch(
+                CONFIGMAP, "strict", {"extra": "x"}, namespace=namespace, field_validation="Strict"
+            ),
+            InvalidArgument,
+        ),
+        (lambda: resources.client_side_apply(with_extra, field_validation="Strict"), InvalidArgument),
+    ]
+    for refused_write, expected in writes:
+        with pytest.raises(expected) as refused:
+            refused_write()
+        assert refused.value.message.endswith(strict)
 
 
 def _managers(obj: dict[str, Any]) -> list[tuple[str, str]]:
