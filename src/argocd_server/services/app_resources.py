@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -250,7 +251,9 @@ class ApplicationResourceService(ApplicationOperationsService):
     def get_resource(self, name: str, query: ResourceQuery) -> dict[str, Any]:
         doc, namespace = self._app(name, app_namespace=query.app_namespace, project=query.project)
         target = self._target(name, query, doc=doc, app_namespace=namespace)
-        return {"manifest": orjson.dumps(_masked(self._live(target, query))).decode()}
+        with _cluster_call("error getting resource"):
+            live = self._live(target, query)
+        return {"manifest": orjson.dumps(_masked(live)).decode()}
 
     def patch_resource(self, name: str, query: ResourceQuery, *, patch: str, patch_type: str) -> dict[str, Any]:
         doc, namespace = self._app_fine_grained(name, query, "update")
@@ -262,10 +265,13 @@ class ApplicationResourceService(ApplicationOperationsService):
             body = orjson.loads(patch)
         except orjson.JSONDecodeError as exc:
             raise InvalidArgument(f"error decoding patch: {exc.msg}") from None
-        gvk = self._gvk(target, query)
-        patched = target.handle.resources.patch(
-            gvk, query.resource_name, body, namespace=query.namespace or None, patch_type=kind
-        )
+        # Kubernetes may quote the patched object in its error: for a Secret, upstream answers without it.
+        secret = query.kind == "Secret" and not query.group
+        hidden = f"failed to patch Secret {query.namespace}/{query.resource_name}" if secret else None
+        with _cluster_call("error patching resource", replacement=hidden):
+            patched = target.handle.resources.patch(
+                self._gvk(target, query), query.resource_name, body, namespace=query.namespace or None, patch_type=kind
+            )
         self._event(
             target,
             reason="ResourceUpdated",
@@ -281,13 +287,14 @@ class ApplicationResourceService(ApplicationOperationsService):
             policy = "Orphan"
         elif force:
             policy, grace = "Background", 0
-        target.handle.resources.delete(
-            self._gvk(target, query),
-            query.resource_name,
-            namespace=query.namespace or None,
-            propagation_policy=policy,
-            grace_period_seconds=grace,
-        )
+        with _cluster_call("error deleting resource"):
+            target.handle.resources.delete(
+                self._gvk(target, query),
+                query.resource_name,
+                namespace=query.namespace or None,
+                propagation_policy=policy,
+                grace_period_seconds=grace,
+            )
         self._event(
             target,
             reason="ResourceDeleted",
@@ -744,3 +751,16 @@ def stream_error(error: ArgoError) -> dict[str, Any]:
             "http_status": HTTPStatus(error.http_status).phrase,
         }
     }
+
+
+@contextlib.contextmanager
+def _cluster_call(context: str, *, replacement: str | None = None) -> Iterator[None]:
+    """A failed Kubernetes call of a resource operation as upstream's API server reports it: the same code, with the
+    operation's context in front of the cluster's message (``error patching resource: ...``). With ``replacement``,
+    the cluster's message is not passed on at all: a plain (Unknown) error with that text instead."""
+    try:
+        yield
+    except ArgoError as exc:
+        if replacement is not None:
+            raise ArgoError(replacement) from None
+        raise type(exc)(f"{context}: {exc.message}") from exc

@@ -3,10 +3,12 @@ fine-grained RBAC, events, resource actions (built-in and configured in argocd-c
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import orjson
+from kubernetes import client as k8s
 from tests.e2e.resources.conftest import APP, World, node, wait_for
 
 RESOURCE = f"/api/v1/applications/{APP}/resource"
@@ -244,3 +246,44 @@ def test_sync_windows(world: World) -> None:
     windows = world.get("/api/v1/applications/quiet/syncwindows").json()
     deny = {"kind": "deny", "schedule": "* * * * *", "duration": "1h"}
     assert windows == {"activeWindows": [deny], "assignedWindows": [deny], "canSync": False}
+
+
+def test_a_refused_patch_keeps_the_clusters_code_behind_upstreams_context(world: World) -> None:
+    """Kubernetes answers BadRequest to a JSON patch that is not a list: FailedPrecondition (HTTP 400), with the
+    operation in front of the cluster's message, as upstream's API server wraps it."""
+    response = world.send(
+        "POST", RESOURCE, json.dumps({"not": "a list"}), patchType="application/json-patch+json", **SERVICE
+    )
+    assert response.status_code == 400, response.text
+    message = "error patching resource: json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+    assert response.json() == {"error": message, "code": 9, "message": message}
+
+
+def test_a_refused_secret_patch_answers_without_the_clusters_message(world: World) -> None:
+    """The cluster may quote the object in its refusal: for a Secret only a plain error naming it comes back."""
+    secret = base64.b64encode(b"hunter2-secret-value").decode()
+    world.sim.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": "creds",
+                "namespace": "default",
+                "annotations": {"argocd.argoproj.io/tracking-id": f"{APP}:/Secret:default/creds"},
+            },
+            "data": {"password": secret},
+        }
+    )
+    node(world, "Secret", "creds")
+    query = {"namespace": "default", "resourceName": "creds", "group": "", "kind": "Secret", "version": "v1"}
+    response = world.send(
+        "POST", RESOURCE, json.dumps({"not": "a list"}), patchType="application/json-patch+json", **query
+    )
+    assert response.status_code == 500, response.text
+    message = "failed to patch Secret default/creds"
+    assert response.json() == {"error": message, "code": 2, "message": message}
+    api = world.sim.api_client()
+    try:
+        k8s.CoreV1Api(api).delete_namespaced_secret("creds", "default")
+    finally:
+        api.close()
