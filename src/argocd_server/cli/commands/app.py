@@ -552,7 +552,14 @@ def sync(ctx: Context) -> int:
         if ctx.async_:
             continue
         app, op_state = wait_on_app(
-            ctx, name, app_ns, watch=Watch(operation=True), timeout=ctx.timeout, out=out, filters=body.get("resources")
+            ctx,
+            name,
+            app_ns,
+            watch=Watch(operation=True),
+            timeout=ctx.timeout,
+            out=out,
+            filters=body.get("resources"),
+            requested=not ctx.dry_run,
         )
         phase = str((op_state or {}).get("phase", ""))
         if phase != "Succeeded":
@@ -648,13 +655,18 @@ def wait_on_app(
     timeout: int,
     out: str,
     filters: list[dict[str, str]] | None = None,
+    requested: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Polls the app until the watched conditions hold, printing each resource change as it happens."""
+    """Polls the app until the watched conditions hold, printing each resource change as it happens.
+
+    ``requested``: this command has just asked for an operation (not a dry run); its final state is read with a
+    refresh even when the operation was over before the first look. Timestamps have whole seconds: a comparison made
+    just before a fast operation finished can carry the same second as its end and pass for the one after it."""
     deadline = time.monotonic() + timeout if timeout > 0 else None
     seen: dict[tuple[str, str, str, str, str], tuple[str, ...]] = {}
     printed_header = False
     progress = sys.stdout if out in ("", "wide") else sys.stderr
-    refresh = False
+    refresh = requested
     while True:
         app = get_app(ctx.client, name, app_ns)
         status = app.get("status") or {}
@@ -750,7 +762,9 @@ def rollback(ctx: Context) -> int:
     if app_ns:
         body["appNamespace"] = app_ns
     ctx.client.post(f"{APPS}/{esc(name)}/rollback", body)
-    _app, op_state = wait_on_app(ctx, name, app_ns, watch=Watch(operation=True), timeout=ctx.timeout, out=out)
+    _app, op_state = wait_on_app(
+        ctx, name, app_ns, watch=Watch(operation=True), timeout=ctx.timeout, out=out, requested=not ctx.dry_run
+    )
     phase = str((op_state or {}).get("phase", ""))
     if phase != "Succeeded":
         raise CliError(f"Operation has completed with phase: {phase}", exit_code=1)
