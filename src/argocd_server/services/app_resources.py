@@ -199,8 +199,9 @@ class ApplicationResourceService(ApplicationOperationsService):
         return GroupVersionKind(query.group, version, query.kind)
 
     def _live(self, target: _Target, query: ResourceQuery) -> dict[str, Any]:
-        gvk = self._gvk(target, query)
-        obj = target.handle.resources.get(gvk, query.resource_name, namespace=query.namespace or None)
+        with _cluster_call("error getting resource"):
+            gvk = self._gvk(target, query)
+            obj = target.handle.resources.get(gvk, query.resource_name, namespace=query.namespace or None)
         obj.setdefault("apiVersion", gvk.api_version)
         obj.setdefault("kind", gvk.kind)
         return obj
@@ -251,9 +252,7 @@ class ApplicationResourceService(ApplicationOperationsService):
     def get_resource(self, name: str, query: ResourceQuery) -> dict[str, Any]:
         doc, namespace = self._app(name, app_namespace=query.app_namespace, project=query.project)
         target = self._target(name, query, doc=doc, app_namespace=namespace)
-        with _cluster_call("error getting resource"):
-            live = self._live(target, query)
-        return {"manifest": orjson.dumps(_masked(live)).decode()}
+        return {"manifest": orjson.dumps(_masked(self._live(target, query))).decode()}
 
     def patch_resource(self, name: str, query: ResourceQuery, *, patch: str, patch_type: str) -> dict[str, Any]:
         doc, namespace = self._app_fine_grained(name, query, "update")

@@ -259,6 +259,15 @@ def test_a_refused_patch_keeps_the_clusters_code_behind_upstreams_context(world:
     assert response.json() == {"error": message, "code": 9, "message": message}
 
 
+def test_a_failed_read_of_a_live_resource_keeps_the_clusters_code_behind_upstreams_context(world: World) -> None:
+    for path in (RESOURCE, f"/api/v1/applications/{APP}/resource/actions"):
+        response = world.get(path, **{**SERVICE, "version": "v9"})
+        assert response.status_code == 404, response.text
+        body = response.json()
+        assert body["code"] == 5
+        assert body["message"].startswith("error getting resource: ")
+
+
 def test_a_refused_secret_patch_answers_without_the_clusters_message(world: World) -> None:
     """The cluster may quote the object in its refusal: for a Secret only a plain error naming it comes back."""
     secret = base64.b64encode(b"hunter2-secret-value").decode()
