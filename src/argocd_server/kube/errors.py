@@ -99,9 +99,9 @@ _RULES: tuple[tuple[str, int | None, type[ArgoError]], ...] = (
 def _class_for(reason: str, code: int) -> type[ArgoError]:
     unknown_reason = reason not in _KNOWN_REASONS
     for rule_reason, rule_code, cls in _RULES:
-        if reason == rule_reason or (rule_code is not None and code == rule_code and unknown_reason):
-            return cls
-        if rule_reason == "TooManyRequests" and code == 429:  # checked by code whatever the reason, upstream too
+        # Too many requests is recognised by its code whatever the reason says (upstream too).
+        by_code = code == rule_code and (unknown_reason or rule_reason == "TooManyRequests")
+        if reason == rule_reason or by_code:
             return cls
     if reason in ("Gone", "Expired") or (unknown_reason and code == 410):
         return Gone
